@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "core/labels.h"
 #include "core/metric_type.h"
@@ -30,8 +31,11 @@ struct AppendOptions {
   // `_created`, OTLP start time), in ms; 0 when unknown.
   int64_t start_timestamp = 0;
   // The metric family's type, help and unit, when the source knows them; nullptr keeps
-  // what storage already has. Keyed by the sample's metric name.
+  // what storage already has.
   const MetricMetadata* metadata = nullptr;
+  // The metric family `metadata` belongs to (e.g. "req_duration" for the sample of
+  // "req_duration_bucket"); empty means the sample's own metric name.
+  std::string_view family;
 };
 
 class Appender {

@@ -18,6 +18,7 @@
 
 #include "core/labels.h"
 #include "core/matcher.h"
+#include "core/metric_type.h"
 #include "core/sample.h"
 #include "core/status.h"
 
@@ -85,7 +86,5 @@ class Queryable {
   virtual std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) = 0;
 };
 
-// A storage both accepts and serves data.
-class Storage : public Appendable, public Queryable {};
 
 }  // namespace zw::storage

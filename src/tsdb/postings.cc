@@ -1,0 +1,160 @@
+#include "tsdb/postings.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace zw::tsdb {
+
+void MemPostings::InsertSorted(Postings& list, SeriesRef ref) {
+  list.push_back(ref);
+  for (size_t i = list.size() - 1; i > 0 && list[i - 1] > list[i]; --i) std::swap(list[i - 1], list[i]);
+}
+
+void MemPostings::Add(SeriesRef ref, const Labels& labels) {
+  std::unique_lock lock(mu_);
+  for (const Label& l : labels) InsertSorted(index_[l.name][l.value], ref);
+  InsertSorted(all_, ref);
+}
+
+void MemPostings::Delete(SeriesRef ref, const Labels& labels) {
+  auto erase = [ref](Postings& p) {
+    auto it = std::lower_bound(p.begin(), p.end(), ref);
+    if (it != p.end() && *it == ref) p.erase(it);
+  };
+  std::unique_lock lock(mu_);
+  for (const Label& l : labels) {
+    auto n = index_.find(l.name);
+    if (n == index_.end()) continue;
+    auto v = n->second.find(l.value);
+    if (v == n->second.end()) continue;
+    erase(v->second);
+    if (v->second.empty()) n->second.erase(v);
+    if (n->second.empty()) index_.erase(n);
+  }
+  erase(all_);
+}
+
+Postings MemPostings::Get(std::string_view name, std::string_view value) const {
+  std::shared_lock lock(mu_);
+  auto n = index_.find(name);
+  if (n == index_.end()) return {};
+  auto v = n->second.find(value);
+  return v == n->second.end() ? Postings{} : v->second;
+}
+
+Postings MemPostings::All() const {
+  std::shared_lock lock(mu_);
+  return all_;
+}
+
+std::vector<std::string> MemPostings::LabelNames() const {
+  std::vector<std::string> out;
+  {
+    std::shared_lock lock(mu_);
+    out.reserve(index_.size());
+    for (const auto& [name, values] : index_) out.emplace_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> MemPostings::LabelValues(std::string_view name) const {
+  std::vector<std::string> out;
+  {
+    std::shared_lock lock(mu_);
+    auto n = index_.find(name);
+    if (n != index_.end()) {
+      out.reserve(n->second.size());
+      for (const auto& [value, refs] : n->second) out.emplace_back(value);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t MemPostings::NumLabelPairs() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [name, values] : index_) n += values.size();
+  return n;
+}
+
+Postings MemPostings::UnionOfValues(std::string_view name, const Matcher& m, bool want_match) const {
+  std::shared_lock lock(mu_);
+  auto n = index_.find(name);
+  if (n == index_.end()) return {};
+  std::vector<const Postings*> lists;
+  const auto& set = m.SetMatches();
+  if (want_match && !set.empty()) {
+    for (const std::string& v : set) {
+      auto it = n->second.find(v);
+      if (it != n->second.end()) lists.push_back(&it->second);
+    }
+  } else {
+    for (const auto& [value, refs] : n->second) {
+      if (m.Matches(value) == want_match) lists.push_back(&refs);
+    }
+  }
+  return Merge(std::move(lists));
+}
+
+// A matcher that does not match "" selects exactly the series whose value matches it.
+// One that does match "" also selects series without the label, so it is applied as a
+// subtraction of the series whose value does not match.
+Postings MemPostings::ForMatchers(const Matchers& matchers) const {
+  std::vector<Postings> positive;
+  std::vector<Postings> negative;
+  for (const Matcher& m : matchers) {
+    if (!m.MatchesEmpty()) {
+      if (m.type() == MatchType::kEqual) {
+        positive.push_back(Get(m.name(), m.value()));
+      } else {
+        positive.push_back(UnionOfValues(m.name(), m, true));
+      }
+      if (positive.back().empty()) return {};
+    } else {
+      negative.push_back(UnionOfValues(m.name(), m, false));
+    }
+  }
+  Postings result;
+  if (positive.empty()) {
+    result = All();
+  } else {
+    std::sort(positive.begin(), positive.end(),
+              [](const Postings& a, const Postings& b) { return a.size() < b.size(); });
+    result = std::move(positive[0]);
+    for (size_t i = 1; i < positive.size() && !result.empty(); ++i) result = Intersect(result, positive[i]);
+  }
+  for (const Postings& n : negative) {
+    if (result.empty()) break;
+    result = Subtract(result, n);
+  }
+  return result;
+}
+
+Postings Intersect(const Postings& a, const Postings& b) {
+  Postings out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+Postings Subtract(const Postings& a, const Postings& b) {
+  Postings out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+Postings Merge(std::vector<const Postings*> lists) {
+  if (lists.empty()) return {};
+  if (lists.size() == 1) return *lists[0];
+  size_t total = 0;
+  for (const Postings* p : lists) total += p->size();
+  Postings out;
+  out.reserve(total);
+  for (const Postings* p : lists) out.insert(out.end(), p->begin(), p->end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace zw::tsdb
