@@ -1,0 +1,37 @@
+// The server's HTTP routes: what each endpoint does, given the modules it reads from.
+// Handlers are plain functions of the request (see router.h); src/cli wires the context.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "api/router.h"
+#include "ingest/push.h"
+#include "storage/storage.h"
+
+namespace zw::api {
+
+struct ApiContext {
+  storage::Storage* storage = nullptr;
+  ingest::PushIngester* push = nullptr;
+  // The server's own metrics in Prometheus text format.
+  std::function<std::string()> self_metrics;
+  // False while the server is starting or shutting down.
+  std::function<bool()> ready = [] { return true; };
+  std::function<int64_t()> now_ms;
+};
+
+// /api/v1/push, /api/v1/series, /api/v1/labels, /api/v1/label/{name}/values, /metrics,
+// /-/healthy, /-/ready.
+void RegisterStorageApi(Router& router, const ApiContext& ctx);
+// /api/metrics and /api/metrics/{domain}: the specification's aggregated view.
+void RegisterMetricsView(Router& router, const ApiContext& ctx);
+
+// A JSON success envelope around already-serialised `data`: {"status":"success","data":...}.
+HttpResponse SuccessResponse(std::string_view data_json);
+// Maps a Status to the Prometheus error shape: InvalidArgument and ordering errors are
+// 400 bad_data, resource limits 422/503, the rest 500 internal.
+HttpResponse StatusResponse(const Status& st);
+
+}  // namespace zw::api

@@ -1,0 +1,102 @@
+#include "cli/server.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "api/http_server.h"
+#include "cli/config.h"
+#include "cli/self_metrics.h"
+#include "core/time.h"
+#include "ingest/push.h"
+#include "tsdb/head.h"
+
+namespace zw::cli {
+namespace {
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("--listen \"" + listen + "\": expected host:port, e.g. 127.0.0.1:3003");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
+  if (ec != std::errc() || p != listen.data() + listen.size() || port > 65535) {
+    return Status::InvalidArgument("--listen \"" + listen + "\": invalid port");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Status Serve(const ServeOptions& o) {
+  auto listen = ParseListen(o.listen);
+  if (!listen.ok()) return listen.status();
+  auto sync_interval = ParseDurationMs(o.wal_sync_interval);
+  if (!sync_interval.ok() || *sync_interval <= 0) {
+    return Status::InvalidArgument("--wal.sync-interval \"" + o.wal_sync_interval + "\": expected a positive duration like 1s");
+  }
+  if (!o.config_file.empty()) {
+    ZW_RETURN_IF_ERROR(CheckConfigFile(o.config_file));
+  }
+
+  // Signals are taken synchronously by this thread; every thread started from here on
+  // inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  tsdb::HeadOptions ho;
+  ho.dir = o.data_dir;
+  ho.wal_sync = o.wal_sync == "always" ? wal::SyncMode::kAlways : wal::SyncMode::kInterval;
+  ho.wal_sync_interval = std::chrono::milliseconds(*sync_interval);
+  auto head = tsdb::Head::Open(ho);
+  if (!head.ok()) return head.status();
+
+  ingest::PushIngester push(head->get());
+  SelfMetrics self(head->get(), &push);
+  std::atomic<bool> ready{false};
+
+  api::ApiContext ctx;
+  ctx.storage = head->get();
+  ctx.push = &push;
+  ctx.self_metrics = [&self] { return self.Exposition(); };
+  ctx.ready = [&ready] { return ready.load(); };
+  auto router = std::make_shared<api::Router>();
+  api::RegisterStorageApi(*router, ctx);
+  api::RegisterMetricsView(*router, ctx);
+
+  api::HttpServerOptions so;
+  so.address = listen->first;
+  so.port = listen->second;
+  api::HttpServer server(so, router, [&self](std::string_view route, unsigned status, double seconds) {
+    self.ObserveRequest(route, status, seconds);
+  });
+  auto port = server.Start();
+  if (!port.ok()) return port.status();
+  ready = true;
+  spdlog::info("zenwatch listening on http://{}:{} (data in {})", listen->first, *port, o.data_dir);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  ready = false;
+  server.Stop(std::chrono::seconds(10));
+  Status st = (*head)->Close();
+  if (!st.ok()) return st;
+  spdlog::info("WAL flushed; bye");
+  return Status::Ok();
+}
+
+}  // namespace zw::cli

@@ -1,0 +1,180 @@
+"""The HTTP API of a real zenwatch process: push, Prometheus series/labels APIs, the
+aggregated metrics view, self-metrics, health, errors, graceful shutdown and restart."""
+import json
+import random
+import signal
+import time
+import unittest
+
+from zwtest import Server
+
+NOW_MS = int(time.time() * 1000)
+
+
+def event(**kw):
+    e = {"source": "swarm-1", "domain": "coordination", "type": "gauge", "name": "queue_depth", "value": 1}
+    e.update(kw)
+    return e
+
+
+class HttpApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def series(self, selector, **params):
+        params["match[]"] = selector
+        status, body = self.srv.get_json("/api/v1/series", params)
+        self.assertEqual(status, 200, body)
+        return body["data"]
+
+    def test_push_single_array_and_ndjson(self):
+        self.assertEqual(self.srv.push(event(name="single", timestamp=NOW_MS))[0], 204)
+        self.assertEqual(self.srv.push([event(name="arr", timestamp=NOW_MS), event(name="arr2")])[0], 204)
+        nd = "\n".join(json.dumps(event(name="nd", labels={"i": str(i)}, timestamp=NOW_MS)) for i in range(3))
+        self.assertEqual(self.srv.push(nd)[0], 204)
+        got = self.series('{__name__=~"coordination_(single|arr|arr2|nd)"}')
+        names = sorted((s["__name__"], s.get("i", "")) for s in got)
+        self.assertEqual(names, [("coordination_arr", ""), ("coordination_arr2", ""), ("coordination_nd", "0"),
+                                 ("coordination_nd", "1"), ("coordination_nd", "2"), ("coordination_single", "")])
+        self.assertEqual(got[0]["domain"], "coordination")
+        self.assertEqual(got[0]["source"], "swarm-1")
+
+    def test_bad_push_is_400_with_prometheus_error_shape_and_stores_nothing(self):
+        bad = [event(name="atomic_a", timestamp=NOW_MS), event(name="atomic_b", value="x")]
+        status, body = self.srv.push(bad)
+        self.assertEqual(status, 400)
+        self.assertEqual(body["status"], "error")
+        self.assertEqual(body["errorType"], "bad_data")
+        self.assertIn("item 1", body["error"])
+        self.assertIn("value", body["error"])
+        self.assertEqual(self.series('{__name__=~"coordination_atomic_.*"}'), [])
+        for raw in ["not json", "[", '{"source":1}', "[]x", ""]:
+            status, body = self.srv.push(raw)
+            self.assertEqual(status, 400, raw)
+            self.assertEqual(body["errorType"], "bad_data")
+
+    def test_out_of_order_is_rejected(self):
+        self.assertEqual(self.srv.push(event(name="ooo", timestamp=NOW_MS))[0], 204)
+        status, body = self.srv.push(event(name="ooo", timestamp=NOW_MS - 60000))
+        self.assertEqual(status, 400)
+        self.assertIn("out-of-order", body["error"])
+
+    def test_series_labels_and_values(self):
+        self.srv.push([event(name="lv", labels={"level": lvl}, timestamp=NOW_MS) for lvl in ("portfolio", "program", "swarm")])
+        status, body = self.srv.get_json("/api/v1/label/level/values")
+        self.assertEqual(status, 200)
+        self.assertTrue({"portfolio", "program", "swarm"} <= set(body["data"]))
+        status, body = self.srv.get_json("/api/v1/labels", {"match[]": "coordination_lv"})
+        self.assertEqual(body["data"], ["__name__", "domain", "level", "source"])
+        # start/end filter by sample time.
+        self.assertEqual(len(self.series("coordination_lv", start=(NOW_MS - 10000) / 1000, end=NOW_MS / 1000 + 1)), 3)
+        self.assertEqual(self.series("coordination_lv", start="2001-01-01T00:00:00Z", end="2001-01-02T00:00:00Z"), [])
+        # POST form-encoded, as Grafana sends it.
+        status, _, data = self.srv.request("POST", "/api/v1/series", body="match%5B%5D=coordination_lv",
+                                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(json.loads(data)["data"]), 3)
+
+    def test_series_errors(self):
+        status, body = self.srv.get_json("/api/v1/series")
+        self.assertEqual((status, body["error"]), (400, "no match[] parameter provided"))
+        status, body = self.srv.get_json("/api/v1/series", {"match[]": "up{job="})
+        self.assertEqual(status, 400)
+        self.assertIn("parse error", body["error"])
+        status, body = self.srv.get_json("/api/v1/series", {"match[]": "up", "start": "yesterday"})
+        self.assertEqual(status, 400)
+        self.assertIn('invalid parameter "start"', body["error"])
+        status, body = self.srv.get_json("/api/v1/nope")
+        self.assertEqual(status, 404)
+
+    def test_metrics_view_counters_gauges_timers(self):
+        t0 = NOW_MS - 30000
+        events = [event(domain="database", type="counter", name="ops", value=1, timestamp=t0 + i) for i in range(10)]
+        events.append(event(domain="database", type="gauge", name="connections", value=7, timestamp=t0))
+        rng = random.Random(1)
+        durations = [rng.lognormvariate(3, 1) for _ in range(2000)]  # ms
+        events += [event(domain="database", type="timer", name="query", value=d, labels={"adapter": "sqlite"},
+                         timestamp=t0 + 100 + i // 10) for i, d in enumerate(durations)]
+        status, body = self.srv.push(events)
+        self.assertEqual(status, 204, body)
+        status, body = self.srv.get_json("/api/metrics/database", {"timeWindow": 600000})
+        self.assertEqual(status, 200, body)
+        data = body["data"]
+        counter = [c for c in data["counters"] if c["name"] == "database_ops_total"][0]
+        self.assertEqual(counter["increase"], 10)
+        self.assertEqual(counter["key"], "database.ops_total")
+        gauge = [g for g in data["gauges"] if g["name"] == "database_connections"][0]
+        self.assertEqual(gauge["value"], 7)
+        timer = [t for t in data["timers"] if t["name"] == "database_query_seconds"][0]
+        self.assertEqual(timer["count"], 2000)
+        exact = sorted(d / 1000 for d in durations)
+        self.assertAlmostEqual(timer["sum"], sum(exact), places=6)
+        for q, key in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+            want = exact[int(q * len(exact)) - 1]
+            self.assertLess(abs(timer[key] - want) / want, 0.05, (key, timer[key], want))
+        self.assertLessEqual(timer["min"], exact[0])
+        self.assertGreaterEqual(timer["max"], exact[-1])
+        self.assertLess(exact[-1] / timer["max"], 1.0444 + 1e-9)
+        status, body = self.srv.get_json("/api/metrics/database", {"timeWindow": "abc"})
+        self.assertEqual(status, 400)
+
+    def test_self_metrics_and_health(self):
+        self.srv.push(event(name="selfcheck", timestamp=NOW_MS))
+        status, headers, body = self.srv.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+        text = body.decode()
+        for name in ("zenwatch_samples_ingested_total", "zenwatch_head_series", "zenwatch_wal_bytes_written_total",
+                     "zenwatch_wal_fsync_duration_seconds", "zenwatch_http_request_duration_seconds_bucket"):
+            self.assertIn(name, text)
+        self.assertRegex(text, r'zenwatch_http_request_duration_seconds_count\{code="204",route="/api/v1/push"\} \d+')
+        self.assertEqual(self.srv.request("GET", "/-/healthy")[0], 200)
+        self.assertEqual(self.srv.request("GET", "/-/ready")[0], 200)
+
+    def test_keep_alive_reuses_connection(self):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        for _ in range(3):
+            status, _, _ = self.srv.request("GET", "/-/healthy", conn=conn)
+            self.assertEqual(status, 200)
+        conn.close()
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_sigterm_exits_zero_and_data_survives_restart(self):
+        srv = Server(extra_args=["--wal.sync", "always"]).start()
+        try:
+            ts = NOW_MS
+            self.assertEqual(srv.push([event(type="counter", name="restarts", value=2, timestamp=ts)])[0], 204)
+            self.assertEqual(srv.stop(signal.SIGTERM), 0)
+            self.assertIn("WAL flushed", srv.output())
+            again = Server(data_dir=srv.data_dir).start()
+            try:
+                self.assertEqual(again.push([event(type="counter", name="restarts", value=3, timestamp=ts + 1)])[0], 204)
+                status, body = again.get_json("/api/metrics/coordination", {"timeWindow": 3600000})
+                c = [c for c in body["data"]["counters"] if c["name"] == "coordination_restarts_total"][0]
+                self.assertEqual(c["value"], 5)  # the running total continued from storage
+            finally:
+                again.stop()
+                again.cleanup()
+        finally:
+            srv.cleanup()
+
+    def test_bad_flags_fail_with_a_message(self):
+        import subprocess
+        from zwtest import BINARY
+        r = subprocess.run([BINARY, "serve", "--listen", "nope"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--listen", r.stdout + r.stderr)
+        r = subprocess.run([BINARY, "version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"zenwatch \d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    unittest.main()
