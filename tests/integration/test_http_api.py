@@ -132,7 +132,7 @@ class HttpApiTest(unittest.TestCase):
         for name in ("zenwatch_samples_ingested_total", "zenwatch_head_series", "zenwatch_wal_bytes_written_total",
                      "zenwatch_wal_fsync_duration_seconds", "zenwatch_http_request_duration_seconds_bucket"):
             self.assertIn(name, text)
-        self.assertRegex(text, r'zenwatch_http_request_duration_seconds_count\{code="204",route="/api/v1/push"\} \d+')
+        self.assertRegex(text, r'zenwatch_http_request_duration_seconds_count\{route="/api/v1/push",code="204"\} \d+')
         self.assertEqual(self.srv.request("GET", "/-/healthy")[0], 200)
         self.assertEqual(self.srv.request("GET", "/-/ready")[0], 200)
 

@@ -60,6 +60,8 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
         if self.log_path and os.path.exists(self.log_path):
             os.unlink(self.log_path)
         if self.owns_dir:

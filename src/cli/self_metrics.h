@@ -1,0 +1,32 @@
+// zenwatch's own metrics, exposed at /metrics through the instrumentation library: values
+// kept elsewhere (head, WAL, push counters, the process) are read at scrape time; HTTP
+// request durations are observed as requests finish.
+//
+// Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ingest/push.h"
+#include "tsdb/head.h"
+#include "zenwatch/registry.h"
+
+namespace zw::cli {
+
+class SelfMetrics {
+ public:
+  SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push);
+
+  std::string Exposition() const { return registry_.ExpositionText(); }
+  void ObserveRequest(std::string_view route, unsigned status, double seconds);
+  // Called by the WAL after each fsync.
+  void ObserveFsync(double seconds) { fsync_->Observe(seconds); }
+
+ private:
+  zenwatch::Registry registry_;
+  zenwatch::Family<zenwatch::Histogram>* http_;
+  zenwatch::Histogram* fsync_;
+};
+
+}  // namespace zw::cli
