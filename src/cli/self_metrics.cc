@@ -44,6 +44,9 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
           &hs.wal_replay_unknown_refs);
   registry_.AddCallbackGauge("zenwatch_head_series", "Active series in the head.",
                              [head] { return static_cast<double>(head->NumSeries()); });
+  registry_.AddCallbackCounter("zenwatch_client_rejected_updates_total",
+                               "Metric updates the instrumentation library refused (negative or NaN).",
+                               [] { return static_cast<double>(zenwatch::RejectedUpdates()); });
   registry_.AddCallbackGauge("zenwatch_symbol_table_bytes", "Bytes of interned label names and values.",
                              [] { return static_cast<double>(InternedBytes()); });
   if (const wal::Stats* ws = head->wal_stats()) {
