@@ -61,11 +61,19 @@ Status Serve(const ServeOptions& o) {
   ho.dir = o.data_dir;
   ho.wal_sync = o.wal_sync == "always" ? wal::SyncMode::kAlways : wal::SyncMode::kInterval;
   ho.wal_sync_interval = std::chrono::milliseconds(*sync_interval);
+  // The WAL reports fsync latency into self-metrics, which read the head's counters; the
+  // pointer is set once both exist (fsyncs before that go unobserved) and the head is
+  // closed, stopping its syncer, before self-metrics go away.
+  std::atomic<SelfMetrics*> self_ptr{nullptr};
+  ho.wal_on_fsync = [&self_ptr](double seconds) {
+    if (SelfMetrics* s = self_ptr.load(std::memory_order_acquire)) s->ObserveFsync(seconds);
+  };
   auto head = tsdb::Head::Open(ho);
   if (!head.ok()) return head.status();
 
   ingest::PushIngester push(head->get());
   SelfMetrics self(head->get(), &push);
+  self_ptr.store(&self, std::memory_order_release);
   std::atomic<bool> ready{false};
 
   api::ApiContext ctx;
@@ -84,7 +92,10 @@ Status Serve(const ServeOptions& o) {
     self.ObserveRequest(route, status, seconds);
   });
   auto port = server.Start();
-  if (!port.ok()) return port.status();
+  if (!port.ok()) {
+    (void)(*head)->Close();
+    return port.status();
+  }
   ready = true;
   spdlog::info("zenwatch listening on http://{}:{} (data in {})", listen->first, *port, o.data_dir);
 

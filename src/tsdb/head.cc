@@ -23,6 +23,7 @@ Result<std::unique_ptr<Head>> Head::Open(HeadOptions options) {
     wo.sync = head->options_.wal_sync;
     wo.sync_interval = head->options_.wal_sync_interval;
     wo.segment_size = head->options_.wal_segment_size;
+    wo.on_fsync = head->options_.wal_on_fsync;
     wal::ReplayReport report;
     Head* h = head.get();
     auto w = wal::Wal::Open(wo, [h](std::string_view rec) { h->Replay(rec); }, &report);

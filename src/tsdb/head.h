@@ -36,6 +36,7 @@ struct HeadOptions {
   wal::SyncMode wal_sync = wal::SyncMode::kInterval;
   std::chrono::milliseconds wal_sync_interval{1000};
   uint64_t wal_segment_size = 128ULL << 20;
+  std::function<void(double)> wal_on_fsync;  // see wal::Options::on_fsync
   int64_t chunk_range_ms = 2 * 3600 * 1000;
   int samples_per_chunk = 120;
 };
