@@ -72,8 +72,8 @@ void BM_HeadAppendWal(benchmark::State& state) {
 BENCHMARK(BM_HeadAppendWal)->Arg(10000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Bytes of chunk data per sample after a day at 15 s for a mix of 40 % counters (request
-// totals with small increments), 20 % gauges (memory, queue depths) and 40 % histogram
-// buckets (often unchanged between scrapes).
+// totals growing by 0-19 per scrape), 20 % gauges (memory in bytes, a random walk of -2..+2
+// pages per scrape) and 40 % histogram buckets (a quarter of scrapes add 1-3).
 void BM_HeadBytesPerSample(benchmark::State& state) {
   constexpr int kSeries = 1000;
   constexpr int kSamples = 5760;  // one day at 15 s
@@ -92,7 +92,9 @@ void BM_HeadBytesPerSample(benchmark::State& state) {
         if (kind < 4) {
           value[i] += static_cast<double>(rng() % 20);  // counter
         } else if (kind < 6) {
-          value[i] = 1e9 + static_cast<double>(rng() % 4096) * 4096;  // memory gauge, page granular
+          // memory gauge: a random walk of whole pages
+          if (value[i] == 0) value[i] = 1e9;
+          value[i] += (static_cast<double>(rng() % 5) - 2) * 4096;
         } else {
           if (rng() % 4 == 0) value[i] += static_cast<double>(1 + rng() % 3);  // bucket
         }
