@@ -14,8 +14,8 @@ namespace {
 using namespace zw;
 
 std::string TempDir() {
-  auto p = std::filesystem::temp_directory_path() / ("zw-bench-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(std::random_device{}()));
+  auto p = std::filesystem::temp_directory_path() / ("zw-bench-" + std::to_string(::getpid()) +
+                                                     "-" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(p);
   return p.string();
 }
@@ -24,11 +24,12 @@ std::vector<Labels> MakeSeries(size_t n) {
   std::vector<Labels> out;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    out.push_back(Labels{{"__name__", "http_requests_total"},
-                         {"job", "api-" + std::to_string(i % 50)},
-                         {"instance", "10.0." + std::to_string(i / 250 % 256) + "." + std::to_string(i % 250)},
-                         {"code", std::to_string(200 + i % 5)},
-                         {"series", std::to_string(i)}});
+    out.push_back(Labels{
+        {"__name__", "http_requests_total"},
+        {"job", "api-" + std::to_string(i % 50)},
+        {"instance", "10.0." + std::to_string(i / 250 % 256) + "." + std::to_string(i % 250)},
+        {"code", std::to_string(200 + i % 5)},
+        {"series", std::to_string(i)}});
   }
   return out;
 }
@@ -84,7 +85,8 @@ void BM_HeadBytesPerSample(benchmark::State& state) {
     std::vector<double> value(kSeries, 0);
     std::vector<storage::SeriesRef> refs(kSeries, 0);
     std::vector<Labels> ls;
-    for (int i = 0; i < kSeries; ++i) ls.push_back(Labels{{"__name__", "m"}, {"i", std::to_string(i)}});
+    for (int i = 0; i < kSeries; ++i)
+      ls.push_back(Labels{{"__name__", "m"}, {"i", std::to_string(i)}});
     for (int s = 0; s < kSamples; ++s) {
       auto app = head->NewAppender();
       for (int i = 0; i < kSeries; ++i) {

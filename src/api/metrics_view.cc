@@ -109,8 +109,13 @@ std::optional<double> Quantile(double q, const std::vector<std::pair<double, dou
 
 void Num(JsonWriter& w, const char* key, std::optional<double> v) {
   w.Key(key);
-  if (v && std::isfinite(*v)) w.Double(*v);
-  else w.Null();
+  if (!v || !std::isfinite(*v)) {
+    w.Null();
+  } else if (*v == std::trunc(*v) && std::abs(*v) < 9.0e15) {
+    w.Int64(static_cast<int64_t>(*v));  // counts print as 3, not 3.0
+  } else {
+    w.Double(*v);
+  }
 }
 
 void WriteLabels(JsonWriter& w, const Labels& ls) {
@@ -126,7 +131,8 @@ void WriteLabels(JsonWriter& w, const Labels& ls) {
 
 // "coordination.task_latency_seconds" for metric coordination_task_latency_seconds.
 std::string Key(std::string_view domain, std::string_view metric) {
-  if (!domain.empty() && metric.size() > domain.size() && metric.starts_with(domain) && metric[domain.size()] == '_') {
+  if (!domain.empty() && metric.size() > domain.size() && metric.starts_with(domain) &&
+      metric[domain.size()] == '_') {
     return std::string(domain) + "." + std::string(metric.substr(domain.size() + 1));
   }
   return std::string(metric);
@@ -139,7 +145,9 @@ HttpResponse MetricsView(const ApiContext& ctx, HttpRequest& req, int64_t now) {
   if (auto tw = req.Param("timeWindow"); tw && !tw->empty()) {
     auto [p, ec] = std::from_chars(tw->data(), tw->data() + tw->size(), window_ms);
     if (ec != std::errc() || p != tw->data() + tw->size() || window_ms <= 0) {
-      return ErrorResponse(400, "bad_data", "invalid parameter \"timeWindow\": must be a positive number of milliseconds");
+      return ErrorResponse(
+          400, "bad_data",
+          "invalid parameter \"timeWindow\": must be a positive number of milliseconds");
     }
   }
   Window w{now - window_ms, now};
@@ -160,7 +168,8 @@ HttpResponse MetricsView(const ApiContext& ctx, HttpRequest& req, int64_t now) {
   cw.StartArray();
   gw.StartArray();
   std::map<std::string, HistogramAgg> histograms;  // by family + labels, sorted
-  auto family_of = [&](std::string_view metric, std::string_view suffix) -> std::optional<std::string> {
+  auto family_of = [&](std::string_view metric,
+                       std::string_view suffix) -> std::optional<std::string> {
     if (!metric.ends_with(suffix)) return std::nullopt;
     std::string fam(metric.substr(0, metric.size() - suffix.size()));
     auto t = types.find(fam);
@@ -283,8 +292,8 @@ HttpResponse MetricsView(const ApiContext& ctx, HttpRequest& req, int64_t now) {
     dw.String(domain.c_str());
     data += b.GetString();
   }
-  data += R"(,"timeWindow":)" + std::to_string(window_ms) + R"(,"start":)" + std::to_string(w.start) +
-          R"(,"end":)" + std::to_string(w.end);
+  data += R"(,"timeWindow":)" + std::to_string(window_ms) + R"(,"start":)" +
+          std::to_string(w.start) + R"(,"end":)" + std::to_string(w.end);
   data += R"(,"counters":)";
   data += counters_buf.GetString();
   data += R"(,"gauges":)";
@@ -301,7 +310,8 @@ HttpResponse MetricsView(const ApiContext& ctx, HttpRequest& req, int64_t now) {
 
 void RegisterMetricsView(Router& router, const ApiContext& ctx) {
   auto now = ctx.now_ms ? ctx.now_ms : [] { return NowMs(); };
-  router.Add("GET", "/api/metrics", [ctx, now](HttpRequest& req) { return MetricsView(ctx, req, now()); });
+  router.Add("GET", "/api/metrics",
+             [ctx, now](HttpRequest& req) { return MetricsView(ctx, req, now()); });
   router.Add("GET", "/api/metrics/{domain}", [ctx, now](HttpRequest& req) {
     if (!IsValidLabelName(req.path_params["domain"])) {
       return ErrorResponse(400, "bad_data", "invalid domain \"" + req.path_params["domain"] + "\"");

@@ -35,9 +35,10 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 
 std::optional<int64_t> ParseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, sec;
-  if (!Digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, &h) || s[13] != ':' ||
-      !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &sec)) {
+  if (!Digits(s, 0, 4, &y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !Digits(s, 17, 2, &sec)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
@@ -59,7 +60,8 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
-    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &om)) {
+    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &om)) {
       return std::nullopt;
     }
     offset_min = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
@@ -93,7 +95,9 @@ Result<int64_t> TimeParam(const HttpRequest& req, std::string_view name, int64_t
   auto v = req.Param(name);
   if (!v || v->empty()) return def;
   auto t = ParseTimestampMs(*v);
-  if (!t.ok()) return Status::InvalidArgument(fmt::format("invalid parameter \"{}\": {}", name, t.status().message()));
+  if (!t.ok())
+    return Status::InvalidArgument(
+        fmt::format("invalid parameter \"{}\": {}", name, t.status().message()));
   return t;
 }
 
@@ -101,7 +105,9 @@ Result<std::vector<Matchers>> MatchParams(const HttpRequest& req) {
   std::vector<Matchers> out;
   for (std::string_view sel : req.Params("match[]")) {
     auto m = promql::ParseSeriesSelector(sel);
-    if (!m.ok()) return Status::InvalidArgument(fmt::format("invalid parameter \"match[]\": {}", m.status().message()));
+    if (!m.ok())
+      return Status::InvalidArgument(
+          fmt::format("invalid parameter \"match[]\": {}", m.status().message()));
     out.push_back(std::move(m).value());
   }
   return out;

@@ -58,7 +58,9 @@ Result<Range> RangeParams(const HttpRequest& req) {
   if (!start.ok()) return start.status();
   auto end = TimeParam(req, "end", kMaxTime);
   if (!end.ok()) return end.status();
-  if (*end < *start) return Status::InvalidArgument("invalid parameter \"end\": end timestamp must not be before start time");
+  if (*end < *start)
+    return Status::InvalidArgument(
+        "invalid parameter \"end\": end timestamp must not be before start time");
   return Range{*start, *end};
 }
 
@@ -125,7 +127,8 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx) {
   });
   for (const char* method : {"GET", "POST"}) {
     router.Add(method, "/api/v1/series", [ctx](HttpRequest& req) { return Series(ctx, req); });
-    router.Add(method, "/api/v1/labels", [ctx](HttpRequest& req) { return LabelsOrValues(ctx, req, nullptr); });
+    router.Add(method, "/api/v1/labels",
+               [ctx](HttpRequest& req) { return LabelsOrValues(ctx, req, nullptr); });
   }
   router.Add("GET", "/api/v1/label/{name}/values", [ctx](HttpRequest& req) {
     const std::string& name = req.path_params["name"];

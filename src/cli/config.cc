@@ -16,7 +16,8 @@ Status CheckConfigFile(const std::string& path) {
       return Status::InvalidArgument("--config " + path + ": the top level must be a mapping");
     }
     for (const auto& kv : root) {
-      spdlog::warn("config {}: section \"{}\" is not used by this version", path, kv.first.as<std::string>());
+      spdlog::warn("config {}: section \"{}\" is not used by this version", path,
+                   kv.first.as<std::string>());
     }
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("--config " + path + ": " + e.what());

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/server.h"
 
@@ -16,14 +16,20 @@ int main(int argc, char** argv) {
   zw::cli::ServeOptions opts;
   std::string log_level = "info";
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
-  serve->add_option("--listen", opts.listen, "Address and port to serve HTTP on")->capture_default_str();
-  serve->add_option("--data-dir", opts.data_dir, "Directory for the WAL and blocks")->capture_default_str();
+  serve->add_option("--listen", opts.listen, "Address and port to serve HTTP on")
+      ->capture_default_str();
+  serve->add_option("--data-dir", opts.data_dir, "Directory for the WAL and blocks")
+      ->capture_default_str();
   serve->add_option("--config", opts.config_file, "YAML configuration file (optional)");
-  serve->add_option("--wal.sync", opts.wal_sync,
-                    "When to fsync the WAL: 'interval' (every --wal.sync-interval) or 'always' (every commit)")
+  serve
+      ->add_option("--wal.sync", opts.wal_sync,
+                   "When to fsync the WAL: 'interval' (every --wal.sync-interval) or 'always' "
+                   "(every commit)")
       ->check(CLI::IsMember({"interval", "always"}))
       ->capture_default_str();
-  serve->add_option("--wal.sync-interval", opts.wal_sync_interval, "fsync period in interval mode (e.g. 1s, 500ms)")
+  serve
+      ->add_option("--wal.sync-interval", opts.wal_sync_interval,
+                   "fsync period in interval mode (e.g. 1s, 500ms)")
       ->capture_default_str();
   serve->add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

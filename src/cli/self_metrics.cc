@@ -21,40 +21,52 @@ double ResidentBytes() {
 double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 }  // namespace
 
 SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push) {
-  auto counter = [this](std::string_view name, std::string_view help, const std::atomic<uint64_t>* v) {
-    registry_.AddCallbackCounter(name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
+  auto counter = [this](std::string_view name, std::string_view help,
+                        const std::atomic<uint64_t>* v) {
+    registry_.AddCallbackCounter(
+        name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
   };
   const tsdb::HeadStats& hs = head->stats();
-  counter("zenwatch_samples_ingested_total", "Samples committed to the head.", &hs.samples_appended);
+  counter("zenwatch_samples_ingested_total", "Samples committed to the head.",
+          &hs.samples_appended);
   counter("zenwatch_head_series_created_total", "Series created in the head.", &hs.series_created);
-  counter("zenwatch_head_out_of_order_samples_total", "Samples rejected because they were older than their series' newest.",
+  counter("zenwatch_head_out_of_order_samples_total",
+          "Samples rejected because they were older than their series' newest.",
           &hs.out_of_order_rejected);
-  counter("zenwatch_head_duplicate_samples_total", "Samples rejected: same timestamp, different value.",
-          &hs.duplicates_rejected);
+  counter("zenwatch_head_duplicate_samples_total",
+          "Samples rejected: same timestamp, different value.", &hs.duplicates_rejected);
   counter("zenwatch_head_commits_total", "Appender transactions committed.", &hs.commits);
-  counter("zenwatch_head_commit_failures_total", "Appender transactions that failed to commit.", &hs.commit_failures);
-  counter("zenwatch_wal_replay_unknown_refs_total", "Samples in the WAL whose series record never appeared.",
-          &hs.wal_replay_unknown_refs);
+  counter("zenwatch_head_commit_failures_total", "Appender transactions that failed to commit.",
+          &hs.commit_failures);
+  counter("zenwatch_wal_replay_unknown_refs_total",
+          "Samples in the WAL whose series record never appeared.", &hs.wal_replay_unknown_refs);
   registry_.AddCallbackGauge("zenwatch_head_series", "Active series in the head.",
                              [head] { return static_cast<double>(head->NumSeries()); });
-  registry_.AddCallbackCounter("zenwatch_client_rejected_updates_total",
-                               "Metric updates the instrumentation library refused (negative or NaN).",
-                               [] { return static_cast<double>(zenwatch::RejectedUpdates()); });
-  registry_.AddCallbackGauge("zenwatch_symbol_table_bytes", "Bytes of interned label names and values.",
+  registry_.AddCallbackCounter(
+      "zenwatch_client_rejected_updates_total",
+      "Metric updates the instrumentation library refused (negative or NaN).",
+      [] { return static_cast<double>(zenwatch::RejectedUpdates()); });
+  registry_.AddCallbackGauge("zenwatch_symbol_table_bytes",
+                             "Bytes of interned label names and values.",
                              [] { return static_cast<double>(InternedBytes()); });
   if (const wal::Stats* ws = head->wal_stats()) {
-    counter("zenwatch_wal_bytes_written_total", "Bytes written to WAL segments, framing included.", &ws->bytes_written);
-    counter("zenwatch_wal_records_written_total", "Records written to the WAL.", &ws->records_written);
+    counter("zenwatch_wal_bytes_written_total", "Bytes written to WAL segments, framing included.",
+            &ws->bytes_written);
+    counter("zenwatch_wal_records_written_total", "Records written to the WAL.",
+            &ws->records_written);
     counter("zenwatch_wal_write_failures_total", "WAL writes that failed.", &ws->write_failures);
     counter("zenwatch_wal_fsync_failures_total", "WAL fsyncs that failed.", &ws->fsync_failures);
-    counter("zenwatch_wal_corruptions_total", "Damaged WAL places found and cut off at start.", &ws->corruptions);
+    counter("zenwatch_wal_corruptions_total", "Damaged WAL places found and cut off at start.",
+            &ws->corruptions);
     counter("zenwatch_wal_segments_created_total", "WAL segments created.", &ws->segments_created);
   }
   fsync_ = &registry_
@@ -63,7 +75,8 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
                 .With({});
   const ingest::PushStats& ps = push->stats();
   counter("zenwatch_push_requests_total", "JSON push requests received.", &ps.requests);
-  counter("zenwatch_push_rejected_requests_total", "JSON push requests rejected (nothing stored).", &ps.rejected);
+  counter("zenwatch_push_rejected_requests_total", "JSON push requests rejected (nothing stored).",
+          &ps.rejected);
   counter("zenwatch_push_events_total", "MetricEvents stored from JSON push.", &ps.events);
   counter("zenwatch_push_samples_total", "Samples written by JSON push.", &ps.samples);
 
@@ -71,16 +84,21 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
                                   "HTTP request duration by route pattern and status code.",
                                   zenwatch::ExponentialBuckets(0.0001, 4, 10), {"route", "code"});
 
-  double start = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  registry_.AddCallbackGauge("process_start_time_seconds", "Start time of the process since the Unix epoch.",
+  double start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  registry_.AddCallbackGauge("process_start_time_seconds",
+                             "Start time of the process since the Unix epoch.",
                              [start] { return start; });
-  registry_.AddCallbackGauge("process_resident_memory_bytes", "Resident memory size in bytes.", ResidentBytes);
-  registry_.AddCallbackCounter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.", CpuSeconds);
+  registry_.AddCallbackGauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+                             ResidentBytes);
+  registry_.AddCallbackCounter("process_cpu_seconds_total",
+                               "User and system CPU time spent, in seconds.", CpuSeconds);
 }
 
 void SelfMetrics::ObserveRequest(std::string_view route, unsigned status, double seconds) {
   std::string code = std::to_string(status);
-  http_->With({{"route", route.empty() ? std::string_view("unmatched") : route}, {"code", code}}).Observe(seconds);
+  http_->With({{"route", route.empty() ? std::string_view("unmatched") : route}, {"code", code}})
+      .Observe(seconds);
 }
 
 }  // namespace zw::cli

@@ -22,10 +22,12 @@ namespace {
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument("--listen \"" + listen + "\": expected host:port, e.g. 127.0.0.1:3003");
+    return Status::InvalidArgument("--listen \"" + listen +
+                                   "\": expected host:port, e.g. 127.0.0.1:3003");
   }
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   unsigned port = 0;
   auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
@@ -42,7 +44,8 @@ Status Serve(const ServeOptions& o) {
   if (!listen.ok()) return listen.status();
   auto sync_interval = ParseDurationMs(o.wal_sync_interval);
   if (!sync_interval.ok() || *sync_interval <= 0) {
-    return Status::InvalidArgument("--wal.sync-interval \"" + o.wal_sync_interval + "\": expected a positive duration like 1s");
+    return Status::InvalidArgument("--wal.sync-interval \"" + o.wal_sync_interval +
+                                   "\": expected a positive duration like 1s");
   }
   if (!o.config_file.empty()) {
     ZW_RETURN_IF_ERROR(CheckConfigFile(o.config_file));
@@ -88,9 +91,10 @@ Status Serve(const ServeOptions& o) {
   api::HttpServerOptions so;
   so.address = listen->first;
   so.port = listen->second;
-  api::HttpServer server(so, router, [&self](std::string_view route, unsigned status, double seconds) {
-    self.ObserveRequest(route, status, seconds);
-  });
+  api::HttpServer server(so, router,
+                         [&self](std::string_view route, unsigned status, double seconds) {
+                           self.ObserveRequest(route, status, seconds);
+                         });
   auto port = server.Start();
   if (!port.ok()) {
     (void)(*head)->Close();

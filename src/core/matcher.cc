@@ -26,10 +26,14 @@ std::vector<std::string> LiteralAlternatives(std::string_view re) {
 
 std::string_view MatchTypeString(MatchType t) {
   switch (t) {
-    case MatchType::kEqual: return "=";
-    case MatchType::kNotEqual: return "!=";
-    case MatchType::kRegexMatch: return "=~";
-    case MatchType::kRegexNoMatch: return "!~";
+    case MatchType::kEqual:
+      return "=";
+    case MatchType::kNotEqual:
+      return "!=";
+    case MatchType::kRegexMatch:
+      return "=~";
+    case MatchType::kRegexNoMatch:
+      return "!~";
   }
   return "?";
 }
@@ -62,10 +66,14 @@ Matcher Matcher::MustMake(MatchType type, std::string name, std::string value) {
 
 bool Matcher::Matches(std::string_view v) const {
   switch (type_) {
-    case MatchType::kEqual: return v == value_;
-    case MatchType::kNotEqual: return v != value_;
-    case MatchType::kRegexMatch: return RE2::FullMatch(v, *re_);
-    case MatchType::kRegexNoMatch: return !RE2::FullMatch(v, *re_);
+    case MatchType::kEqual:
+      return v == value_;
+    case MatchType::kNotEqual:
+      return v != value_;
+    case MatchType::kRegexMatch:
+      return RE2::FullMatch(v, *re_);
+    case MatchType::kRegexNoMatch:
+      return !RE2::FullMatch(v, *re_);
   }
   return false;
 }

@@ -61,24 +61,23 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-}  // namespace zw
-
-namespace zw {
-
 Status ValidateSeriesLabels(const Labels& labels) {
   if (labels.empty()) return Status::InvalidArgument("series has no labels");
   std::string_view name = labels.MetricName();
-  if (name.empty()) return Status::InvalidArgument("series " + labels.ToString() + " has no metric name (__name__)");
+  if (name.empty())
+    return Status::InvalidArgument("series " + labels.ToString() +
+                                   " has no metric name (__name__)");
   if (!IsValidMetricName(name)) {
     return Status::InvalidArgument("invalid metric name \"" + std::string(name) + "\"");
   }
   for (const Label& l : labels) {
     if (l.name != kMetricNameLabel && !IsValidLabelName(l.name)) {
-      return Status::InvalidArgument("invalid label name \"" + std::string(l.name) + "\" in " + labels.ToString());
+      return Status::InvalidArgument("invalid label name \"" + std::string(l.name) + "\" in " +
+                                     labels.ToString());
     }
     if (!IsValidUtf8(l.value)) {
-      return Status::InvalidArgument("label " + std::string(l.name) + " of metric " + std::string(name) +
-                                     " has a value that is not valid UTF-8");
+      return Status::InvalidArgument("label " + std::string(l.name) + " of metric " +
+                                     std::string(name) + " has a value that is not valid UTF-8");
     }
   }
   return Status::Ok();

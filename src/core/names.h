@@ -3,6 +3,9 @@
 
 #include <string_view>
 
+#include "core/labels.h"
+#include "core/status.h"
+
 namespace zw {
 
 // [a-zA-Z_:][a-zA-Z0-9_:]*
@@ -13,13 +16,6 @@ bool IsValidLabelName(std::string_view s);
 inline bool IsReservedLabelName(std::string_view s) { return s.starts_with("__"); }
 // Label values may be any valid UTF-8.
 bool IsValidUtf8(std::string_view s);
-
-}  // namespace zw
-
-#include "core/labels.h"
-#include "core/status.h"
-
-namespace zw {
 
 // A series' labels are valid when non-empty, __name__ is a valid metric name, every other
 // name is a valid label name and every value valid UTF-8. The error names the culprit.

@@ -19,10 +19,10 @@ enum class StatusCode : uint8_t {
   kOk = 0,
   kInvalidArgument,  // the caller's input is malformed; retrying will not help
   kNotFound,
-  kOutOfOrder,       // a sample older than what the series already holds
-  kDuplicate,        // same timestamp, different value
-  kOutOfBounds,      // outside the time range the storage accepts
-  kCorruption,       // damaged data on disk; see file/offset
+  kOutOfOrder,   // a sample older than what the series already holds
+  kDuplicate,    // same timestamp, different value
+  kOutOfBounds,  // outside the time range the storage accepts
+  kCorruption,   // damaged data on disk; see file/offset
   kIOError,
   kResourceExhausted,  // a limit was hit (size, samples, queue)
   kUnavailable,        // try again later
@@ -73,7 +73,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -95,8 +95,8 @@ class [[nodiscard]] Result {
 
 }  // namespace zw
 
-#define ZW_RETURN_IF_ERROR(expr)            \
-  do {                                      \
-    ::zw::Status zw_status_ = (expr);       \
+#define ZW_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::zw::Status zw_status_ = (expr);        \
     if (!zw_status_.ok()) return zw_status_; \
   } while (0)

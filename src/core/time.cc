@@ -26,7 +26,8 @@ constexpr std::array<Unit, 7> kUnits = {{{"y", 365LL * 24 * 3600 * 1000},
 
 Result<int64_t> ParseDurationMs(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("invalid duration \"" + std::string(s) + "\": " + std::string(why));
+    return Status::InvalidArgument("invalid duration \"" + std::string(s) +
+                                   "\": " + std::string(why));
   };
   if (s.empty()) return bad("empty");
   if (s == "0") return int64_t{0};
@@ -47,9 +48,11 @@ Result<int64_t> ParseDurationMs(std::string_view s) {
     size_t k = next_unit;
     while (k < kUnits.size() && kUnits[k].name != unit) ++k;
     if (k == kUnits.size()) {
-      return bad(unit.empty() ? "missing unit" : "unknown or out-of-order unit \"" + std::string(unit) + "\"");
+      return bad(unit.empty() ? "missing unit"
+                              : "unknown or out-of-order unit \"" + std::string(unit) + "\"");
     }
-    if (n > INT64_MAX / kUnits[k].ms || total > INT64_MAX - n * kUnits[k].ms) return bad("too large");
+    if (n > INT64_MAX / kUnits[k].ms || total > INT64_MAX - n * kUnits[k].ms)
+      return bad("too large");
     total += n * kUnits[k].ms;
     next_unit = k + 1;
     i = j;

@@ -24,7 +24,8 @@ int LogBucketIndex(double v) {
 std::optional<int> LogBucketIndexForLe(std::string_view le) {
   double v;
   auto [p, ec] = std::from_chars(le.data(), le.data() + le.size(), v);
-  if (ec != std::errc() || p != le.data() + le.size() || !(v > 0) || std::isinf(v)) return std::nullopt;
+  if (ec != std::errc() || p != le.data() + le.size() || !(v > 0) || std::isinf(v))
+    return std::nullopt;
   int i = static_cast<int>(std::lround(std::log2(v) * kBucketsPerOctave));
   if (i < kMinBucketIndex || i > kMaxBucketIndex || LogBucketBound(i) != v) return std::nullopt;
   return i;

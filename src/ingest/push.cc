@@ -51,21 +51,23 @@ Result<std::string> GetString(json::value v, size_t i, std::string_view field) {
 
 Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Event* ev_out);
 
-}  // namespace
-
-// Parses `body` into events. Exposed through PushIngester::Push only.
-static Status ParseBody(std::string_view body, int64_t now_ms, std::vector<PushIngester::Event>& events) {
+// Parses `body` (an object, an array, or NDJSON) into events, validating every one.
+Status ParseBody(std::string_view body, int64_t now_ms, std::vector<PushIngester::Event>& events) {
   size_t start = body.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos) return Status::InvalidArgument("empty body: expected a JSON event, an array of events, or NDJSON");
+  if (start == std::string_view::npos)
+    return Status::InvalidArgument(
+        "empty body: expected a JSON event, an array of events, or NDJSON");
   simdjson::padded_string padded(body);
   thread_local json::parser parser;
   auto add = [&](json::value v) -> Status {
     if (events.size() >= kMaxEventsPerPush) {
-      return Status::InvalidArgument(fmt::format("too many events in one request (limit {})", kMaxEventsPerPush));
+      return Status::InvalidArgument(
+          fmt::format("too many events in one request (limit {})", kMaxEventsPerPush));
     }
     size_t i = events.size();
     json::object obj;
-    if (v.get_object().get(obj)) return Status::InvalidArgument(fmt::format("item {}: not a JSON object", i));
+    if (v.get_object().get(obj))
+      return Status::InvalidArgument(fmt::format("item {}: not a JSON object", i));
     events.emplace_back();
     return ParseEvent(obj, i, now_ms, &events.back());
   };
@@ -76,12 +78,14 @@ static Status ParseBody(std::string_view body, int64_t now_ms, std::vector<PushI
     }
     json::array arr;
     if (auto err = doc.get_array().get(arr)) {
-      return Status::InvalidArgument(std::string("invalid JSON array: ") + simdjson::error_message(err));
+      return Status::InvalidArgument(std::string("invalid JSON array: ") +
+                                     simdjson::error_message(err));
     }
     for (auto elem : arr) {
       json::value v;
       if (auto err = elem.get(v)) {
-        return Status::InvalidArgument(fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
+        return Status::InvalidArgument(
+            fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
       }
       ZW_RETURN_IF_ERROR(add(v));
     }
@@ -95,21 +99,22 @@ static Status ParseBody(std::string_view body, int64_t now_ms, std::vector<PushI
   for (auto it = stream.begin(); it != stream.end(); ++it) {
     json::document_reference doc;
     if (auto err = (*it).get(doc)) {
-      return Status::InvalidArgument(fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
+      return Status::InvalidArgument(
+          fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
     }
     json::value v;
     if (auto err = doc.get_value().get(v)) {
-      return Status::InvalidArgument(fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
+      return Status::InvalidArgument(
+          fmt::format("item {}: invalid JSON: {}", events.size(), simdjson::error_message(err)));
     }
     ZW_RETURN_IF_ERROR(add(v));
   }
   if (stream.truncated_bytes() > 0) {
-    return Status::InvalidArgument(fmt::format("item {}: invalid JSON: truncated document", events.size()));
+    return Status::InvalidArgument(
+        fmt::format("item {}: invalid JSON: truncated document", events.size()));
   }
   return Status::Ok();
 }
-
-namespace {
 
 Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Event* ev) {
   ev->index = i;
@@ -118,17 +123,22 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
   std::optional<int64_t> ts;
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return Status::InvalidArgument(fmt::format("item {}: invalid key", i));
+    if (field.unescaped_key().get(key))
+      return Status::InvalidArgument(fmt::format("item {}: invalid key", i));
     std::string k(key);
     json::value v;
     if (field.value().get(v)) return ItemError(i, k, "invalid JSON value");
     if (k == "source" || k == "domain" || k == "type" || k == "name") {
       auto s = GetString(v, i, k);
       if (!s.ok()) return s.status();
-      if (k == "source") source = *s;
-      else if (k == "domain") domain = *s;
-      else if (k == "type") type = *s;
-      else name = *s;
+      if (k == "source")
+        source = *s;
+      else if (k == "domain")
+        domain = *s;
+      else if (k == "type")
+        type = *s;
+      else
+        name = *s;
     } else if (k == "value") {
       double d;
       if (v.get_double().get(d)) return ItemError(i, k, "must be a number");
@@ -136,9 +146,12 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
       value = d;
     } else if (k == "timestamp") {
       double d;
-      if (v.get_double().get(d)) return ItemError(i, k, "must be a number (milliseconds since the Unix epoch)");
+      if (v.get_double().get(d))
+        return ItemError(i, k, "must be a number (milliseconds since the Unix epoch)");
       // Up to year 9999; negative or zero timestamps are never what a client meant.
-      if (!(d > 0) || d > 253402300799999.0) return ItemError(i, k, "must be milliseconds since the Unix epoch, after 1970 and before year 10000");
+      if (!(d > 0) || d > 253402300799999.0)
+        return ItemError(
+            i, k, "must be milliseconds since the Unix epoch, after 1970 and before year 10000");
       ts = static_cast<int64_t>(std::floor(d));
     } else if (k == "labels") {
       json::object lobj;
@@ -155,9 +168,12 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
     } else if (k == "metadata") {
       // Accepted and validated as an object; not stored as series (docs/push.md).
       json::json_type jt;
-      if (v.type().get(jt) || jt != json::json_type::object) return ItemError(i, k, "must be an object");
+      if (v.type().get(jt) || jt != json::json_type::object)
+        return ItemError(i, k, "must be an object");
     } else {
-      return ItemError(i, k, "unknown field (expected source, domain, type, name, value, labels, timestamp, metadata)");
+      return ItemError(i, k,
+                       "unknown field (expected source, domain, type, name, value, labels, "
+                       "timestamp, metadata)");
     }
   }
   if (!source) return ItemError(i, "source", "missing");
@@ -166,19 +182,29 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
   if (!name) return ItemError(i, "name", "missing");
   if (!value) return ItemError(i, "value", "missing");
 
-  if (*type == "counter") ev->kind = Kind::kCounter;
-  else if (*type == "gauge") ev->kind = Kind::kGauge;
-  else if (*type == "histogram") ev->kind = Kind::kHistogram;
-  else if (*type == "timer") ev->kind = Kind::kTimer;
-  else return ItemError(i, "type", fmt::format("\"{}\" is not one of counter, gauge, histogram, timer", *type));
+  if (*type == "counter")
+    ev->kind = Kind::kCounter;
+  else if (*type == "gauge")
+    ev->kind = Kind::kGauge;
+  else if (*type == "histogram")
+    ev->kind = Kind::kHistogram;
+  else if (*type == "timer")
+    ev->kind = Kind::kTimer;
+  else
+    return ItemError(i, "type",
+                     fmt::format("\"{}\" is not one of counter, gauge, histogram, timer", *type));
 
   std::string dom = Sanitize(*domain);
   if (!IsValidLabelName(dom)) {
-    return ItemError(i, "domain", fmt::format("\"{}\" must be letters, digits and underscores, not starting with a digit", *domain));
+    return ItemError(
+        i, "domain",
+        fmt::format("\"{}\" must be letters, digits and underscores, not starting with a digit",
+                    *domain));
   }
   std::string nm = Sanitize(*name);
   if (nm.empty() || !IsValidMetricName(dom + "_" + nm)) {
-    return ItemError(i, "name", fmt::format("\"{}\" must be letters, digits, underscores and colons", *name));
+    return ItemError(i, "name",
+                     fmt::format("\"{}\" must be letters, digits, underscores and colons", *name));
   }
   if (source->empty()) return ItemError(i, "source", "must not be empty");
   if (!IsValidUtf8(*source)) return ItemError(i, "source", "must be valid UTF-8");
@@ -204,9 +230,11 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
   for (const auto& [k, v] : ev->labels) {
     std::string field = "labels." + k;
-    if (!IsValidLabelName(k)) return ItemError(i, field, "is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    if (!IsValidLabelName(k))
+      return ItemError(i, field, "is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)");
     if (IsReservedLabelName(k)) return ItemError(i, field, "names starting with __ are reserved");
-    if (k == "domain" || k == "source") return ItemError(i, field, "is set from the event's own field");
+    if (k == "domain" || k == "source")
+      return ItemError(i, field, "is set from the event's own field");
     if (k == "le" && (ev->kind == Kind::kHistogram || ev->kind == Kind::kTimer)) {
       return ItemError(i, field, "\"le\" is reserved for histogram buckets");
     }
@@ -222,20 +250,27 @@ Status ParseEvent(json::object obj, size_t i, int64_t now_ms, PushIngester::Even
 
 MetricType FamilyType(Kind k) {
   switch (k) {
-    case Kind::kCounter: return MetricType::kCounter;
-    case Kind::kGauge: return MetricType::kGauge;
+    case Kind::kCounter:
+      return MetricType::kCounter;
+    case Kind::kGauge:
+      return MetricType::kGauge;
     case Kind::kHistogram:
-    case Kind::kTimer: return MetricType::kHistogram;
+    case Kind::kTimer:
+      return MetricType::kHistogram;
   }
   return MetricType::kUnknown;
 }
 
 std::string_view KindName(Kind k) {
   switch (k) {
-    case Kind::kCounter: return "counter";
-    case Kind::kGauge: return "gauge";
-    case Kind::kHistogram: return "histogram";
-    case Kind::kTimer: return "timer";
+    case Kind::kCounter:
+      return "counter";
+    case Kind::kGauge:
+      return "gauge";
+    case Kind::kHistogram:
+      return "histogram";
+    case Kind::kTimer:
+      return "timer";
   }
   return "?";
 }
@@ -275,7 +310,8 @@ class PushIngester::Batch {
     const MetricMetadata* pending_meta = &meta;
     for (size_t k = 0; k < evs.size(); ++k) {
       if (k + 1 < evs.size() && evs[k + 1]->t == evs[k]->t) continue;
-      ZW_RETURN_IF_ERROR(Add(*evs[k], evs[k]->series, evs[k]->value, std::exchange(pending_meta, nullptr)));
+      ZW_RETURN_IF_ERROR(
+          Add(*evs[k], evs[k]->series, evs[k]->value, std::exchange(pending_meta, nullptr)));
     }
     return Status::Ok();
   }
@@ -333,18 +369,22 @@ class PushIngester::Batch {
     uint64_t cumulative = h.zero;
     if (h.zero_emitted) {
       b.Set(kMetricNameLabel, ev.metric + "_bucket").Set("le", "0");
-      ZW_RETURN_IF_ERROR(Add(ev, b.Build(), static_cast<double>(cumulative), with_meta ? &meta : nullptr));
+      ZW_RETURN_IF_ERROR(
+          Add(ev, b.Build(), static_cast<double>(cumulative), with_meta ? &meta : nullptr));
       with_meta = false;
     }
     auto bucket = h.buckets.begin();
     for (const auto& [idx, unused] : h.emitted) {
-      for (; bucket != h.buckets.end() && bucket->first <= idx; ++bucket) cumulative += bucket->second;
+      for (; bucket != h.buckets.end() && bucket->first <= idx; ++bucket)
+        cumulative += bucket->second;
       b.Set(kMetricNameLabel, ev.metric + "_bucket").Set("le", FormatLe(LogBucketBound(idx)));
-      ZW_RETURN_IF_ERROR(Add(ev, b.Build(), static_cast<double>(cumulative), with_meta ? &meta : nullptr));
+      ZW_RETURN_IF_ERROR(
+          Add(ev, b.Build(), static_cast<double>(cumulative), with_meta ? &meta : nullptr));
       with_meta = false;
     }
     b.Set(kMetricNameLabel, ev.metric + "_bucket").Set("le", "+Inf");
-    ZW_RETURN_IF_ERROR(Add(ev, b.Build(), static_cast<double>(h.count), with_meta ? &meta : nullptr));
+    ZW_RETURN_IF_ERROR(
+        Add(ev, b.Build(), static_cast<double>(h.count), with_meta ? &meta : nullptr));
     b.Del("le");
     b.Set(kMetricNameLabel, ev.metric + "_sum");
     ZW_RETURN_IF_ERROR(Add(ev, b.Build(), h.sum, nullptr));
@@ -376,7 +416,8 @@ class PushIngester::Batch {
   template <typename Fn>
   void ForEachExact(const Labels& ls, std::string_view ignore, Fn fn) {
     Matchers ms;
-    for (const Label& l : ls) ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
+    for (const Label& l : ls)
+      ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
     auto q = ing_->storage_->NewQuerier(kMinTime, kMaxTime);
     auto set = q->Select(false, nullptr, ms);
     while (set->Next()) {
@@ -397,23 +438,25 @@ class PushIngester::Batch {
     HistogramState h;
     LabelsBuilder b(ev.series);
     std::map<int, uint64_t> cumulative;
-    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_bucket").Build(), "le", [&](const Labels& ls, double v) {
-      std::string_view le = ls.Get("le");
-      if (le == "0") {
-        h.zero = static_cast<uint64_t>(v);
-        h.zero_emitted = true;
-      } else if (auto idx = LogBucketIndexForLe(le)) {
-        cumulative[*idx] = static_cast<uint64_t>(v);
-        h.emitted[*idx] = true;
-      }
-    });
+    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_bucket").Build(), "le",
+                 [&](const Labels& ls, double v) {
+                   std::string_view le = ls.Get("le");
+                   if (le == "0") {
+                     h.zero = static_cast<uint64_t>(v);
+                     h.zero_emitted = true;
+                   } else if (auto idx = LogBucketIndexForLe(le)) {
+                     cumulative[*idx] = static_cast<uint64_t>(v);
+                     h.emitted[*idx] = true;
+                   }
+                 });
     uint64_t prev = h.zero;
     for (const auto& [idx, c] : cumulative) {
       if (c > prev) h.buckets[idx] = c - prev;
       prev = std::max(prev, c);
     }
     b.Del("le");
-    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_sum").Build(), "", [&](const Labels&, double v) { h.sum = v; });
+    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_sum").Build(), "",
+                 [&](const Labels&, double v) { h.sum = v; });
     ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_count").Build(), "",
                  [&](const Labels&, double v) { h.count = static_cast<uint64_t>(v); });
     h.overflow = h.count > prev ? h.count - prev : 0;
@@ -444,12 +487,13 @@ Result<PushResult> PushIngester::Push(std::string_view body, int64_t now_ms) {
   std::unordered_map<uint64_t, std::vector<const Event*>> groups;
   for (const Event& ev : events) {
     auto& g = groups[ev.series.Hash()];
-    if (g.empty()) order.push_back(ev.series.Hash());
+    if (g.empty())
+      order.push_back(ev.series.Hash());
     else if (g.front()->kind != ev.kind) {
       stats_.rejected.fetch_add(1, std::memory_order_relaxed);
-      return Status::InvalidArgument(fmt::format("item {}: metric {} is a {} in item {}, not a {}", ev.index,
-                                                 ev.metric, KindName(g.front()->kind), g.front()->index,
-                                                 KindName(ev.kind)));
+      return Status::InvalidArgument(fmt::format("item {}: metric {} is a {} in item {}, not a {}",
+                                                 ev.index, ev.metric, KindName(g.front()->kind),
+                                                 g.front()->index, KindName(ev.kind)));
     }
     g.push_back(&ev);
   }
@@ -461,8 +505,9 @@ Result<PushResult> PushIngester::Push(std::string_view body, int64_t now_ms) {
     auto it = family_types_.find(ev.metric);
     if (it != family_types_.end() && it->second != want && it->second != MetricType::kUnknown) {
       stats_.rejected.fetch_add(1, std::memory_order_relaxed);
-      return Status::InvalidArgument(fmt::format("item {}: metric {} is stored as a {}; it cannot also be a {}",
-                                                 ev.index, ev.metric, MetricTypeName(it->second), KindName(ev.kind)));
+      return Status::InvalidArgument(
+          fmt::format("item {}: metric {} is stored as a {}; it cannot also be a {}", ev.index,
+                      ev.metric, MetricTypeName(it->second), KindName(ev.kind)));
     }
     new_types.emplace(ev.metric, want);
   }
@@ -470,10 +515,16 @@ Result<PushResult> PushIngester::Push(std::string_view body, int64_t now_ms) {
   for (uint64_t key : order) {
     const auto& evs = groups[key];
     switch (evs.front()->kind) {
-      case Kind::kCounter: st = batch.Counter(evs); break;
-      case Kind::kGauge: st = batch.Gauge(evs); break;
+      case Kind::kCounter:
+        st = batch.Counter(evs);
+        break;
+      case Kind::kGauge:
+        st = batch.Gauge(evs);
+        break;
       case Kind::kHistogram:
-      case Kind::kTimer: st = batch.Histogram(evs); break;
+      case Kind::kTimer:
+        st = batch.Histogram(evs);
+        break;
     }
     if (!st.ok()) {
       stats_.rejected.fetch_add(1, std::memory_order_relaxed);

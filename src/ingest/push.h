@@ -1,7 +1,8 @@
 // JSON push: the specification's MetricEvent, turned into Prometheus series.
 //
 // A request body is one event object, an array of them, or newline-delimited objects:
-//   {source, domain, type: counter|gauge|histogram|timer, name, value, labels?, timestamp?, metadata?}
+//   {source, domain, type: counter|gauge|histogram|timer, name, value, labels?, timestamp?,
+//   metadata?}
 // Mapping (docs/push.md): series <domain>_<name> with labels domain and source plus the
 // event's labels; a counter adds its value to a running total (<name>_total); a gauge sets
 // the value; histogram and timer observations accumulate into cumulative
@@ -60,7 +61,7 @@ class PushIngester {
     uint64_t count = 0;
     double sum = 0;
     bool zero_emitted = false;
-    std::map<int, bool> emitted;      // bounds that have a series; never shrinks
+    std::map<int, bool> emitted;  // bounds that have a series; never shrinks
   };
 
   struct Event;  // one parsed MetricEvent (defined in push.cc)

@@ -86,5 +86,4 @@ class Queryable {
   virtual std::unique_ptr<Querier> NewQuerier(int64_t mint, int64_t maxt) = 0;
 };
 
-
 }  // namespace zw::storage

@@ -26,7 +26,8 @@ Result<std::unique_ptr<Head>> Head::Open(HeadOptions options) {
     wo.on_fsync = head->options_.wal_on_fsync;
     wal::ReplayReport report;
     Head* h = head.get();
-    auto w = wal::Wal::Open(wo, [h](std::string_view rec) { h->Replay(rec); }, &report);
+    auto w = wal::Wal::Open(
+        wo, [h](std::string_view rec) { h->Replay(rec); }, &report);
     if (!w.ok()) return w.status();
     head->wal_ = std::move(w).value();
     head->stats_.wal_replay_corruptions += report.corruptions;
@@ -34,9 +35,10 @@ Result<std::unique_ptr<Head>> Head::Open(HeadOptions options) {
     for (const auto& [ref, samples] : head->replay_pending_) dropped += samples.size();
     head->replay_pending_.clear();
     head->stats_.wal_replay_unknown_refs += dropped;
-    if (dropped) spdlog::warn("WAL replay: {} samples referenced series that were never logged", dropped);
-    spdlog::info("head: replayed {} WAL records, {} series, {} corruptions repaired", report.records,
-                 head->NumSeries(), report.corruptions);
+    if (dropped)
+      spdlog::warn("WAL replay: {} samples referenced series that were never logged", dropped);
+    spdlog::info("head: replayed {} WAL records, {} series, {} corruptions repaired",
+                 report.records, head->NumSeries(), report.corruptions);
   }
   return head;
 }

@@ -19,8 +19,8 @@ class HeadAppender final : public storage::Appender {
     if (!done_) Rollback();
   }
 
-  Result<storage::SeriesRef> Append(storage::SeriesRef ref, const Labels& labels, int64_t t, double v,
-                                    const storage::AppendOptions& opts) override {
+  Result<storage::SeriesRef> Append(storage::SeriesRef ref, const Labels& labels, int64_t t,
+                                    double v, const storage::AppendOptions& opts) override {
     MemSeries* s = ref ? head_->GetByRef(ref) : nullptr;
     if (s && ref && !labels.empty() && s->labels() != labels) s = nullptr;  // stale cached ref
     if (!s) {
@@ -43,13 +43,15 @@ class HeadAppender final : public storage::Appender {
           return s->ref();
         case AppendCheck::kOutOfOrder:
           head_->mutable_stats().out_of_order_rejected.fetch_add(1, std::memory_order_relaxed);
-          return Status::Error(StatusCode::kOutOfOrder,
-                               "out-of-order sample for {} at {}: the series already has a sample at {}",
-                               s->labels().ToString(), t, std::max(s->MaxTimeLocked(), t));
+          return Status::Error(
+              StatusCode::kOutOfOrder,
+              "out-of-order sample for {} at {}: the series already has a sample at {}",
+              s->labels().ToString(), t, std::max(s->MaxTimeLocked(), t));
         case AppendCheck::kConflictingDuplicate:
           head_->mutable_stats().duplicates_rejected.fetch_add(1, std::memory_order_relaxed);
           return Status::Error(StatusCode::kDuplicate,
-                               "duplicate sample for {} at {} with a different value", s->labels().ToString(), t);
+                               "duplicate sample for {} at {} with a different value",
+                               s->labels().ToString(), t);
       }
     }
     samples_.push_back({s->ref(), t, v});
@@ -111,7 +113,8 @@ class HeadAppender final : public storage::Appender {
   Status Log(const std::vector<record::RefMetadata>& metadata, bool with_samples) {
     wal::Wal* w = head_->wal();
     if (!w) return Status::Ok();
-    if (new_series_.empty() && metadata.empty() && (!with_samples || samples_.empty())) return Status::Ok();
+    if (new_series_.empty() && metadata.empty() && (!with_samples || samples_.empty()))
+      return Status::Ok();
     thread_local std::vector<std::string> bufs;
     size_t n = 0;
     auto next = [&]() -> std::string& {
@@ -143,6 +146,8 @@ class HeadAppender final : public storage::Appender {
 
 }  // namespace
 
-std::unique_ptr<storage::Appender> Head::NewAppender() { return std::make_unique<HeadAppender>(this); }
+std::unique_ptr<storage::Appender> Head::NewAppender() {
+  return std::make_unique<HeadAppender>(this);
+}
 
 }  // namespace zw::tsdb

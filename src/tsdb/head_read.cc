@@ -72,7 +72,8 @@ class HeadQuerier final : public storage::Querier {
     return std::make_unique<HeadSeriesSet>(std::move(series), mint_, maxt_);
   }
 
-  Result<std::vector<std::string>> LabelValues(std::string_view name, const Matchers& matchers) override {
+  Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                               const Matchers& matchers) override {
     if (matchers.empty() && CoversHead()) return head_->postings().LabelValues(name);
     std::vector<std::string> out;
     for (MemSeries* s : InRange(Resolve(matchers))) {

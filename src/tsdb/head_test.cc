@@ -18,9 +18,11 @@ std::unique_ptr<Head> OpenHead(fs::FileSystem* fs = nullptr, std::string dir = "
   return std::move(h).value();
 }
 
-std::vector<Sample> ReadAll(Head& head, const Labels& ls, int64_t mint = kMinTime, int64_t maxt = kMaxTime) {
+std::vector<Sample> ReadAll(Head& head, const Labels& ls, int64_t mint = kMinTime,
+                            int64_t maxt = kMaxTime) {
   Matchers ms;
-  for (const Label& l : ls) ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
+  for (const Label& l : ls)
+    ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
   auto q = head.NewQuerier(mint, maxt);
   auto set = q->Select(false, nullptr, ms);
   std::vector<Sample> out;
@@ -60,12 +62,14 @@ TEST(Head, OutOfOrderAndDuplicates) {
   auto head = OpenHead();
   auto app = head->NewAppender();
   ASSERT_TRUE(app->Append(0, kUp, 2000, 1).ok());
-  EXPECT_EQ(app->Append(0, kUp, 1000, 1).status().code(), StatusCode::kOutOfOrder);  // within the txn
-  EXPECT_TRUE(app->Append(0, kUp, 2000, 1).ok());                                      // same value: ignored
+  EXPECT_EQ(app->Append(0, kUp, 1000, 1).status().code(),
+            StatusCode::kOutOfOrder);              // within the txn
+  EXPECT_TRUE(app->Append(0, kUp, 2000, 1).ok());  // same value: ignored
   EXPECT_EQ(app->Append(0, kUp, 2000, 5).status().code(), StatusCode::kDuplicate);
   ASSERT_TRUE(app->Commit().ok());
   app = head->NewAppender();
-  EXPECT_EQ(app->Append(0, kUp, 1500, 1).status().code(), StatusCode::kOutOfOrder);  // against committed
+  EXPECT_EQ(app->Append(0, kUp, 1500, 1).status().code(),
+            StatusCode::kOutOfOrder);  // against committed
   EXPECT_TRUE(app->Append(0, kUp, 2000, 1).ok());
   EXPECT_EQ(app->Append(0, kUp, 2000, 7).status().code(), StatusCode::kDuplicate);
   ASSERT_TRUE(app->Commit().ok());
@@ -77,9 +81,12 @@ TEST(Head, InvalidLabelsAreRejected) {
   auto head = OpenHead();
   auto app = head->NewAppender();
   EXPECT_EQ(app->Append(0, Labels{}, 1, 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(app->Append(0, Labels{{"job", "x"}}, 1, 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(app->Append(0, Labels{{"__name__", "a-b"}}, 1, 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(app->Append(0, Labels{{"__name__", "a"}, {"0x", "1"}}, 1, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(app->Append(0, Labels{{"job", "x"}}, 1, 1).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(app->Append(0, Labels{{"__name__", "a-b"}}, 1, 1).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(app->Append(0, Labels{{"__name__", "a"}, {"0x", "1"}}, 1, 1).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(app->Append(0, Labels{{"__name__", "a"}, {"x", "\xff"}}, 1, 1).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(head->NumSeries(), 0u);
@@ -132,7 +139,8 @@ TEST(Head, MatchersAgreeWithBruteForce) {
   auto app = head->NewAppender();
   for (int i = 0; i < 400; ++i) {
     std::vector<std::pair<std::string, std::string>> owned = {{"__name__", i % 3 ? "m1" : "m2"}};
-    for (std::string name : {"x", "y", "z"}) owned.emplace_back(name, values[rng() % values.size()]);
+    for (std::string name : {"x", "y", "z"})
+      owned.emplace_back(name, values[rng() % values.size()]);
     std::vector<std::pair<std::string_view, std::string_view>> pairs(owned.begin(), owned.end());
     Labels ls = Labels::FromPairs(pairs);
     if (std::find(all.begin(), all.end(), ls) != all.end()) continue;
@@ -182,7 +190,8 @@ TEST(Head, LabelNamesAndValues) {
   EXPECT_EQ(*q->LabelNames({Matcher::MustMake(MatchType::kEqual, "__name__", "a")}),
             (std::vector<std::string>{"__name__", "job"}));
   auto narrow = head->NewQuerier(5, 10);  // no samples in range
-  EXPECT_TRUE(narrow->LabelValues("job", {Matcher::MustMake(MatchType::kRegexMatch, "job", ".+")})->empty());
+  EXPECT_TRUE(narrow->LabelValues("job", {Matcher::MustMake(MatchType::kRegexMatch, "job", ".+")})
+                  ->empty());
 }
 
 TEST(Head, ConcurrentAppendersAndQueriers) {
@@ -192,7 +201,8 @@ TEST(Head, ConcurrentAppendersAndQueriers) {
   std::thread reader([&] {
     while (!stop) {
       auto q = head->NewQuerier(kMinTime, kMaxTime);
-      auto set = q->Select(false, nullptr, {Matcher::MustMake(MatchType::kRegexMatch, "__name__", "m.*")});
+      auto set =
+          q->Select(false, nullptr, {Matcher::MustMake(MatchType::kRegexMatch, "__name__", "m.*")});
       while (set->Next()) {
         auto it = set->At().Iterator();
         int64_t last = kMinTime;
@@ -290,8 +300,12 @@ void PowerLoss(wal::SyncMode mode, size_t want_min, size_t want_max) {
   EXPECT_LE(n, want_max);
 }
 
-TEST(HeadCrash, PowerLossKeepsEveryCommitWithSyncAlways) { PowerLoss(wal::SyncMode::kAlways, 50, 50); }
-TEST(HeadCrash, PowerLossLosesUnsyncedCommitsWithSyncInterval) { PowerLoss(wal::SyncMode::kInterval, 0, 0); }
+TEST(HeadCrash, PowerLossKeepsEveryCommitWithSyncAlways) {
+  PowerLoss(wal::SyncMode::kAlways, 50, 50);
+}
+TEST(HeadCrash, PowerLossLosesUnsyncedCommitsWithSyncInterval) {
+  PowerLoss(wal::SyncMode::kInterval, 0, 0);
+}
 
 // A failed WAL write fails the commit, shows nothing, and the head recovers once the
 // disk has room again; a restart shows exactly the acknowledged samples.

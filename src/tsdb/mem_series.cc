@@ -9,7 +9,8 @@ AppendCheck MemSeries::Check(int64_t t, double v, uint64_t txn) const {
   if (txn != 0 && txn_ == txn && txn_max_t_ >= max_t_) {
     if (t < txn_max_t_) return AppendCheck::kOutOfOrder;
     if (t == txn_max_t_) {
-      return bits == txn_last_bits_ ? AppendCheck::kIgnoreDuplicate : AppendCheck::kConflictingDuplicate;
+      return bits == txn_last_bits_ ? AppendCheck::kIgnoreDuplicate
+                                    : AppendCheck::kConflictingDuplicate;
     }
     return AppendCheck::kOk;
   }
@@ -43,7 +44,8 @@ void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples
 
 void MemSeries::CutChunk() {
   auto bytes = open_.Bytes();
-  closed_.push_back({std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+  closed_.push_back({std::make_shared<const std::string>(
+                         reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                      open_min_t_, max_t_});
   open_ = chunkenc::XorChunk();
 }
@@ -61,7 +63,8 @@ std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
   }
   if (open_.NumSamples() > 0 && max_t_ >= mint && open_min_t_ <= maxt) {
     auto bytes = open_.Bytes();
-    out.push_back({std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+    out.push_back({std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()),
+                                                       bytes.size()),
                    open_min_t_, max_t_});
   }
   return out;

@@ -7,7 +7,8 @@ namespace zw::tsdb {
 
 void MemPostings::InsertSorted(Postings& list, SeriesRef ref) {
   list.push_back(ref);
-  for (size_t i = list.size() - 1; i > 0 && list[i - 1] > list[i]; --i) std::swap(list[i - 1], list[i]);
+  for (size_t i = list.size() - 1; i > 0 && list[i - 1] > list[i]; --i)
+    std::swap(list[i - 1], list[i]);
 }
 
 void MemPostings::Add(SeriesRef ref, const Labels& labels) {
@@ -79,7 +80,8 @@ size_t MemPostings::NumLabelPairs() const {
   return n;
 }
 
-Postings MemPostings::UnionOfValues(std::string_view name, const Matcher& m, bool want_match) const {
+Postings MemPostings::UnionOfValues(std::string_view name, const Matcher& m,
+                                    bool want_match) const {
   std::shared_lock lock(mu_);
   auto n = index_.find(name);
   if (n == index_.end()) return {};
@@ -123,7 +125,8 @@ Postings MemPostings::ForMatchers(const Matchers& matchers) const {
     std::sort(positive.begin(), positive.end(),
               [](const Postings& a, const Postings& b) { return a.size() < b.size(); });
     result = std::move(positive[0]);
-    for (size_t i = 1; i < positive.size() && !result.empty(); ++i) result = Intersect(result, positive[i]);
+    for (size_t i = 1; i < positive.size() && !result.empty(); ++i)
+      result = Intersect(result, positive[i]);
   }
   for (const Postings& n : negative) {
     if (result.empty()) break;

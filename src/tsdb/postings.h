@@ -31,13 +31,13 @@ class MemPostings {
   // The references of series matching every matcher. An empty matcher list selects all.
   Postings ForMatchers(const Matchers& matchers) const;
 
-  // (label name, number of values) and (name=value, number of series) — for cardinality reports.
+  // How many distinct name=value pairs the index holds.
   size_t NumLabelPairs() const;
 
  private:
   // Appends keeping order: references arrive almost sorted (concurrent creators may swap).
   static void InsertSorted(Postings& list, SeriesRef ref);
-  // Union of the lists of every value of `name` for which `keep(value)` holds.
+  // Union of the lists of every value of `name` whose match by `m` equals `want_match`.
   Postings UnionOfValues(std::string_view name, const Matcher& m, bool want_match) const;
 
   using ValueMap = std::unordered_map<std::string_view, Postings>;

@@ -47,7 +47,8 @@ void EncodeSamples(std::span<const RefSample> samples, std::string& out) {
   PutBE64(out, static_cast<uint64_t>(first.t));
   for (const RefSample& s : samples) {
     PutVarint(out, static_cast<int64_t>(s.ref - first.ref));
-    PutVarint(out, static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(first.t)));
+    PutVarint(out,
+              static_cast<int64_t>(static_cast<uint64_t>(s.t) - static_cast<uint64_t>(first.t)));
     PutBE64(out, std::bit_cast<uint64_t>(s.v));
   }
 }
@@ -114,7 +115,8 @@ Status DecodeMetadata(std::string_view rec, std::vector<RefMetadata>& out) {
       return Bad(d, "truncated metadata entry");
     }
     if (type > static_cast<uint8_t>(MetricType::kStateSet)) return Bad(d, "unknown metric type");
-    out.push_back({std::string(metric), {static_cast<MetricType>(type), std::string(help), std::string(unit)}});
+    out.push_back({std::string(metric),
+                   {static_cast<MetricType>(type), std::string(help), std::string(unit)}});
   }
   return Status::Ok();
 }

@@ -9,9 +9,10 @@ namespace zw::record {
 namespace {
 
 TEST(Record, SeriesRoundTrip) {
-  std::vector<RefSeries> in = {{1, Labels{{"__name__", "up"}, {"job", "a"}}},
-                               {1ULL << 40, Labels{{"__name__", "x"}, {"k", std::string(300, 'v')}}},
-                               {7, Labels{}}};
+  std::vector<RefSeries> in = {
+      {1, Labels{{"__name__", "up"}, {"job", "a"}}},
+      {1ULL << 40, Labels{{"__name__", "x"}, {"k", std::string(300, 'v')}}},
+      {7, Labels{}}};
   std::string rec;
   EncodeSeries(in, rec);
   ASSERT_EQ(GetType(rec), Type::kSeries);
