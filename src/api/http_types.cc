@@ -5,38 +5,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/names.h"
+
 namespace zw::api {
 namespace {
-
-// Length of the well-formed UTF-8 sequence that starts at s[i], or 0 if it is not one
-// (stray continuation byte, truncated, overlong, surrogate, past U+10FFFF).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto lead = static_cast<uint8_t>(s[i]);
-  size_t extra;
-  uint32_t cp;
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) {
-    extra = 1;
-    cp = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    extra = 2;
-    cp = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    extra = 3;
-    cp = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + extra >= s.size()) return 0;
-  for (size_t k = 1; k <= extra; ++k) {
-    auto c = static_cast<uint8_t>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMinForLength[extra] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
-  return extra + 1;
-}
 
 std::string ToValidUtf8(std::string_view s) {
   std::string out;

@@ -93,37 +93,25 @@ bool ChunksIterator::OpenChunk(size_t i) {
   return true;
 }
 
+// Timestamps within a series strictly increase, so the next sample is the first one at
+// or after the current timestamp + 1: Next and Seek share one walk over the chunks.
 bool ChunksIterator::Next() {
-  if (done_) return false;
-  if (!it_ && !OpenChunk(idx_)) return false;
-  while (true) {
-    if (it_->Next()) {
-      Sample s = it_->At();
-      if (s.t < mint_) continue;
-      if (s.t > maxt_) {
-        done_ = true;
-        return false;
-      }
-      cur_ = s;
-      return true;
-    }
-    if (!it_->Err().ok()) {
-      err_ = it_->Err();
-      done_ = true;
-      return false;
-    }
-    if (!OpenChunk(idx_ + 1)) return false;
-  }
+  if (!started_) return SeekFrom(mint_);
+  if (done_ || cur_.t == kMaxTime) return false;
+  return SeekFrom(cur_.t + 1);
 }
 
 bool ChunksIterator::Seek(int64_t t) {
   if (done_) return false;
-  if (it_ && cur_.t >= t && cur_.t >= mint_) return true;
-  t = std::max(t, mint_);
-  // Skip whole chunks that end before t.
+  if (started_ && cur_.t >= t) return true;
+  return SeekFrom(std::max(t, mint_));
+}
+
+bool ChunksIterator::SeekFrom(int64_t t) {
+  if (done_) return false;
   size_t i = it_ ? idx_ : 0;
-  while (i < chunks_.size() && chunks_[i].max_t < t) ++i;
-  if (i != idx_ || !it_) {
+  while (i < chunks_.size() && chunks_[i].max_t < t) ++i;  // skip chunks that end before t
+  if (!it_ || i != idx_) {
     if (!OpenChunk(i)) return false;
   }
   while (true) {
@@ -134,6 +122,7 @@ bool ChunksIterator::Seek(int64_t t) {
         return false;
       }
       cur_ = s;
+      started_ = true;
       return true;
     }
     if (!it_->Err().ok()) {

@@ -87,6 +87,8 @@ class ChunksIterator final : public storage::SampleIterator {
 
  private:
   bool OpenChunk(size_t i);
+  // Moves to the first sample with timestamp >= t (t >= mint_), never backwards.
+  bool SeekFrom(int64_t t);
 
   std::vector<ClosedChunk> chunks_;
   int64_t mint_, maxt_;
@@ -95,6 +97,7 @@ class ChunksIterator final : public storage::SampleIterator {
   Sample cur_;
   Status err_;
   bool done_ = false;
+  bool started_ = false;  // cur_ holds a sample
 };
 
 }  // namespace zw::tsdb
