@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/params.h"
+#include "core/names.h"
 #include "core/time.h"
 
 namespace zw::api {
@@ -132,6 +133,9 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx) {
   }
   router.Add("GET", "/api/v1/label/{name}/values", [ctx](HttpRequest& req) {
     const std::string& name = req.path_params["name"];
+    if (!IsValidLabelName(name)) {
+      return ErrorResponse(400, "bad_data", "invalid label name: \"" + name + "\"");
+    }
     return LabelsOrValues(ctx, req, &name);
   });
   router.Add("GET", "/metrics", [ctx](HttpRequest&) {

@@ -89,6 +89,9 @@ class HttpApiTest(unittest.TestCase):
         status, body = self.srv.get_json("/api/v1/series", {"match[]": "up", "start": "yesterday"})
         self.assertEqual(status, 400)
         self.assertIn('invalid parameter "start"', body["error"])
+        status, body = self.srv.get_json("/api/v1/label/bad-name/values")
+        self.assertEqual(status, 400)
+        self.assertIn("invalid label name", body["error"])
         status, body = self.srv.get_json("/api/v1/nope")
         self.assertEqual(status, 404)
 
