@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/router.h"
 #include "ingest/push.h"
@@ -20,11 +22,22 @@ struct ApiContext {
   // False while the server is starting or shutting down.
   std::function<bool()> ready = [] { return true; };
   std::function<int64_t()> now_ms;
+
+  // For /api/v1/status/*.
+  std::string version;
+  std::string revision;
+  std::vector<std::pair<std::string, std::string>> flags;  // as given on the command line
+  std::string config_yaml;                                 // the config file's text, "" if none
+  int64_t start_time_ms = 0;
+  std::function<uint64_t()> corruption_count;  // damaged WAL places found at start
 };
 
 // /api/v1/push, /api/v1/series, /api/v1/labels, /api/v1/label/{name}/values, /metrics,
 // /-/healthy, /-/ready.
 void RegisterStorageApi(Router& router, const ApiContext& ctx);
+// /api/v1/metadata, /api/v1/query_exemplars and /api/v1/status/{buildinfo,runtimeinfo,
+// flags,config}.
+void RegisterStatusApi(Router& router, const ApiContext& ctx);
 // /api/metrics and /api/metrics/{domain}: the specification's aggregated view.
 void RegisterMetricsView(Router& router, const ApiContext& ctx);
 

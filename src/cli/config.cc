@@ -1,17 +1,21 @@
 #include "cli/config.h"
 
 #include <fstream>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 namespace zw::cli {
 
-Status CheckConfigFile(const std::string& path) {
+Result<std::string> LoadConfigFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument("--config " + path + ": cannot open the file");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string text = std::move(buf).str();
   try {
-    YAML::Node root = YAML::Load(in);
+    YAML::Node root = YAML::Load(text);
     if (!root.IsNull() && !root.IsMap()) {
       return Status::InvalidArgument("--config " + path + ": the top level must be a mapping");
     }
@@ -22,7 +26,7 @@ Status CheckConfigFile(const std::string& path) {
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("--config " + path + ": " + e.what());
   }
-  return Status::Ok();
+  return text;
 }
 
 }  // namespace zw::cli

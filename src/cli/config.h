@@ -9,6 +9,7 @@
 
 namespace zw::cli {
 
-Status CheckConfigFile(const std::string& path);
+// Returns the file's text once it is known to be a YAML mapping.
+Result<std::string> LoadConfigFile(const std::string& path);
 
 }  // namespace zw::cli

@@ -47,8 +47,11 @@ Status Serve(const ServeOptions& o) {
     return Status::InvalidArgument("--wal.sync-interval \"" + o.wal_sync_interval +
                                    "\": expected a positive duration like 1s");
   }
+  std::string config_yaml;
   if (!o.config_file.empty()) {
-    ZW_RETURN_IF_ERROR(CheckConfigFile(o.config_file));
+    auto text = LoadConfigFile(o.config_file);
+    if (!text.ok()) return text.status();
+    config_yaml = std::move(text).value();
   }
 
   // Signals are taken synchronously by this thread; every thread started from here on
@@ -84,9 +87,21 @@ Status Serve(const ServeOptions& o) {
   ctx.push = &push;
   ctx.self_metrics = [&self] { return self.Exposition(); };
   ctx.ready = [&ready] { return ready.load(); };
+  ctx.version = ZW_VERSION;
+  ctx.revision = ZW_REVISION;
+  ctx.flags = {{"listen", o.listen},
+               {"data-dir", o.data_dir},
+               {"config", o.config_file},
+               {"wal.sync", o.wal_sync},
+               {"wal.sync-interval", o.wal_sync_interval}};
+  ctx.config_yaml = config_yaml;
+  ctx.start_time_ms = NowMs();
+  const tsdb::Head* h = head->get();
+  ctx.corruption_count = [h] { return h->stats().wal_replay_corruptions.load(); };
   auto router = std::make_shared<api::Router>();
   api::RegisterStorageApi(*router, ctx);
   api::RegisterMetricsView(*router, ctx);
+  api::RegisterStatusApi(*router, ctx);
 
   api::HttpServerOptions so;
   so.address = listen->first;

@@ -139,6 +139,27 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(self.srv.request("GET", "/-/healthy")[0], 200)
         self.assertEqual(self.srv.request("GET", "/-/ready")[0], 200)
 
+    def test_metadata_and_status(self):
+        self.srv.push(event(type="counter", name="meta_probe", value=1, timestamp=NOW_MS))
+        status, body = self.srv.get_json("/api/v1/metadata", {"metric": "coordination_meta_probe_total"})
+        self.assertEqual(status, 200)
+        self.assertEqual(body["data"], {"coordination_meta_probe_total": [{"type": "counter", "help": "", "unit": ""}]})
+        status, body = self.srv.get_json("/api/v1/metadata", {"limit": "1"})
+        self.assertEqual(len(body["data"]), 1)
+        self.assertEqual(self.srv.get_json("/api/v1/metadata", {"limit": "x"})[0], 400)
+        status, body = self.srv.get_json("/api/v1/status/buildinfo")
+        self.assertRegex(body["data"]["version"], r"^\d+\.\d+\.\d+$")
+        status, body = self.srv.get_json("/api/v1/status/runtimeinfo")
+        self.assertEqual(body["data"]["corruptionCount"], 0)
+        self.assertRegex(body["data"]["startTime"], r"^\d{4}-\d\d-\d\dT")
+        status, body = self.srv.get_json("/api/v1/status/flags")
+        self.assertEqual(body["data"]["listen"], "127.0.0.1:0")
+        self.assertEqual(body["data"]["data-dir"], self.srv.data_dir)
+        status, body = self.srv.get_json("/api/v1/status/config")
+        self.assertEqual(body["data"], {"yaml": ""})
+        status, body = self.srv.get_json("/api/v1/query_exemplars", {"query": "up"})
+        self.assertEqual((status, body["data"]), (200, []))
+
     def test_keep_alive_reuses_connection(self):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
