@@ -1,21 +1,20 @@
 // Series selectors: `metric{label="value", other=~"re.*"}`, `{__name__="m"}` — the part of
-// PromQL that the series, labels and label-values APIs take as match[]. The full PromQL
-// parser builds on the same lexical rules.
+// PromQL that the series, labels and label-values APIs take as match[]. Parsed by the one
+// PromQL parser (parser.h); this only checks that the query is a plain selector.
 #pragma once
 
 #include <string_view>
 
 #include "core/matcher.h"
 #include "core/status.h"
+#include "promql/lexer.h"  // UnquoteString, for existing callers
 
 namespace zw::promql {
 
-// Errors: InvalidArgument with the 1-based column and what was expected, e.g.
-// `1:9: parse error: unexpected character '!' in label matcher`. A selector must contain
-// at least one matcher that does not match the empty string, as in Prometheus.
+// Errors: InvalidArgument in Prometheus's shape, `1:5: parse error: <what>`. As in
+// Prometheus, a selector must contain at least one matcher that does not match the empty
+// string, and may name the metric only once. A bare metric name's __name__ matcher comes
+// first in the result.
 Result<Matchers> ParseSeriesSelector(std::string_view input);
-
-// Unquotes a PromQL string literal body (between the quotes) with Go escape rules.
-Result<std::string> UnquoteString(std::string_view quoted);
 
 }  // namespace zw::promql

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto back = zw::promql::ParseSeriesSelector(again);
   if (!back.ok() || back->size() != m->size()) __builtin_trap();
   for (size_t i = 0; i < m->size(); ++i) {
-    if ((*back)[i].value() != (*m)[i].value() || (*back)[i].type() != (*m)[i].type()) __builtin_trap();
+    if ((*back)[i].value() != (*m)[i].value() || (*back)[i].type() != (*m)[i].type())
+      __builtin_trap();
   }
   return 0;
 }

@@ -6,7 +6,8 @@ namespace zw::promql {
 namespace {
 
 TEST(Selector, MetricNameAndMatchers) {
-  auto m = ParseSeriesSelector(R"(http_requests_total{job="api", code!="200", path=~"/v1/.*", x!~'a|b'})");
+  auto m = ParseSeriesSelector(
+      R"(http_requests_total{job="api", code!="200", path=~"/v1/.*", x!~'a|b'})");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   ASSERT_EQ(m->size(), 5u);
   EXPECT_EQ((*m)[0].ToString(), R"(__name__="http_requests_total")");
@@ -32,8 +33,9 @@ TEST(Selector, ErrorsCarryPosition) {
   auto m = ParseSeriesSelector(R"(m{a=!"x"})");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message().substr(0, 4), "1:5:");
-  for (const char* bad : {"", "{}", R"({a=""})", R"(m{a="x")", R"(m{a="x"} junk)", R"(m{a "x"})",
-                          R"(m{__name__="n"})", R"(m{a=~"("})", R"(m{a="\q"})", "9m", R"(m{a=~".*"}x)"}) {
+  for (const char* bad :
+       {"", "{}", R"({a=""})", R"(m{a="x")", R"(m{a="x"} junk)", R"(m{a "x"})",
+        R"(m{__name__="n"})", R"(m{a=~"("})", R"(m{a="\q"})", "9m", R"(m{a=~".*"}x)"}) {
     EXPECT_FALSE(ParseSeriesSelector(bad).ok()) << bad;
   }
 }
