@@ -10,6 +10,7 @@
 
 #include "api/router.h"
 #include "ingest/push.h"
+#include "scrape/scrape_manager.h"
 #include "storage/storage.h"
 
 namespace zw::api {
@@ -30,13 +31,15 @@ struct ApiContext {
   std::string config_yaml;                                 // the config file's text, "" if none
   int64_t start_time_ms = 0;
   std::function<uint64_t()> corruption_count;  // damaged WAL places found at start
+  // For /api/v1/targets.
+  std::function<std::vector<scrape::TargetInfo>()> targets;
 };
 
 // /api/v1/push, /api/v1/series, /api/v1/labels, /api/v1/label/{name}/values, /metrics,
 // /-/healthy, /-/ready.
 void RegisterStorageApi(Router& router, const ApiContext& ctx);
-// /api/v1/metadata, /api/v1/query_exemplars and /api/v1/status/{buildinfo,runtimeinfo,
-// flags,config}.
+// /api/v1/metadata, /api/v1/query_exemplars, /api/v1/targets and
+// /api/v1/status/{buildinfo,runtimeinfo,flags,config}.
 void RegisterStatusApi(Router& router, const ApiContext& ctx);
 // /api/metrics and /api/metrics/{domain}: the specification's aggregated view.
 void RegisterMetricsView(Router& router, const ApiContext& ctx);

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "core/metric_type.h"
+#include "core/time.h"
 
 namespace zw::api {
 namespace {
@@ -64,6 +65,50 @@ HttpResponse Metadata(const ApiContext& ctx, HttpRequest& req) {
   return SuccessResponse({buf.GetString(), buf.GetSize()});
 }
 
+void LabelObject(JsonWriter& w, const char* key, const Labels& ls) {
+  w.Key(key);
+  w.StartObject();
+  for (const Label& l : ls) Str(w, l.name, l.value);
+  w.EndObject();
+}
+
+HttpResponse Targets(const ApiContext& ctx, HttpRequest& req) {
+  std::string_view state = req.Param("state").value_or("any");
+  if (state != "any" && state != "active" && state != "dropped") {
+    return ErrorResponse(400, "bad_data",
+                         "invalid parameter \"state\": must be active, dropped or any");
+  }
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("activeTargets");
+  w.StartArray();
+  if (state != "dropped" && ctx.targets) {
+    for (const scrape::TargetInfo& t : ctx.targets()) {
+      w.StartObject();
+      LabelObject(w, "discoveredLabels", t.discovered_labels);
+      LabelObject(w, "labels", t.labels);
+      Str(w, "scrapePool", t.job);
+      Str(w, "scrapeUrl", t.url);
+      Str(w, "globalUrl", t.url);
+      Str(w, "lastError", t.last_error);
+      Str(w, "lastScrape", t.last_scrape_ms ? Rfc3339(t.last_scrape_ms) : "0001-01-01T00:00:00Z");
+      w.Key("lastScrapeDuration");
+      w.Double(t.last_duration_seconds);
+      Str(w, "health", t.health);
+      Str(w, "scrapeInterval", FormatDurationMs(t.interval_ms));
+      Str(w, "scrapeTimeout", FormatDurationMs(t.timeout_ms));
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  w.Key("droppedTargets");
+  w.StartArray();  // nothing is dropped until relabelling lands
+  w.EndArray();
+  w.EndObject();
+  return SuccessResponse({buf.GetString(), buf.GetSize()});
+}
+
 }  // namespace
 
 void RegisterStatusApi(Router& router, const ApiContext& ctx) {
@@ -73,6 +118,7 @@ void RegisterStatusApi(Router& router, const ApiContext& ctx) {
     router.Add(method, "/api/v1/query_exemplars",
                [](HttpRequest&) { return SuccessResponse("[]"); });
   }
+  router.Add("GET", "/api/v1/targets", [ctx](HttpRequest& req) { return Targets(ctx, req); });
   router.Add("GET", "/api/v1/status/buildinfo", [ctx](HttpRequest&) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);

@@ -20,8 +20,10 @@ Result<std::string> LoadConfigFile(const std::string& path) {
       return Status::InvalidArgument("--config " + path + ": the top level must be a mapping");
     }
     for (const auto& kv : root) {
-      spdlog::warn("config {}: section \"{}\" is not used by this version", path,
-                   kv.first.as<std::string>());
+      std::string section = kv.first.as<std::string>();
+      if (section != "global" && section != "scrape_configs") {
+        spdlog::warn("config {}: section \"{}\" is not used by this version", path, section);
+      }
     }
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("--config " + path + ": " + e.what());

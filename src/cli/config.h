@@ -1,6 +1,6 @@
-// The YAML configuration file. This version reads no settings from it yet (scrape,
-// rules and remote_write sections arrive with their issues); a given file must still
-// exist and be valid YAML so a typo is caught at start rather than ignored.
+// The YAML configuration file. Its `global` and `scrape_configs` sections are read by
+// src/scrape; other sections (rules, remote_write, ...) arrive with their issues and are
+// reported as unused. A given file must exist and be valid YAML.
 #pragma once
 
 #include <string>

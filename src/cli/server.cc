@@ -14,6 +14,8 @@
 #include "cli/self_metrics.h"
 #include "core/time.h"
 #include "ingest/push.h"
+#include "scrape/config.h"
+#include "scrape/scrape_manager.h"
 #include "tsdb/head.h"
 
 namespace zw::cli {
@@ -53,6 +55,11 @@ Status Serve(const ServeOptions& o) {
     if (!text.ok()) return text.status();
     config_yaml = std::move(text).value();
   }
+  auto scrape_config = scrape::ParseConfig(config_yaml);
+  if (!scrape_config.ok()) {
+    return Status::InvalidArgument("--config " + o.config_file + ": " +
+                                   scrape_config.status().message());
+  }
 
   // Signals are taken synchronously by this thread; every thread started from here on
   // inherits the blocked mask.
@@ -82,7 +89,10 @@ Status Serve(const ServeOptions& o) {
   self_ptr.store(&self, std::memory_order_release);
   std::atomic<bool> ready{false};
 
+  scrape::ScrapeManager scraper(head->get());
+
   api::ApiContext ctx;
+  ctx.targets = [&scraper] { return scraper.Targets(); };
   ctx.storage = head->get();
   ctx.push = &push;
   ctx.self_metrics = [&self] { return self.Exposition(); };
@@ -112,9 +122,20 @@ Status Serve(const ServeOptions& o) {
                          });
   auto port = server.Start();
   if (!port.ok()) {
+    scraper.Stop();
     (void)(*head)->Close();
     return port.status();
   }
+  // zenwatch scrapes itself unless the configuration has its own "zenwatch" job.
+  bool has_self = false;
+  for (const auto& job : scrape_config->scrape_configs)
+    has_self = has_self || job.job_name == "zenwatch";
+  if (!has_self) {
+    std::string host = listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first;
+    scrape_config->scrape_configs.push_back(
+        scrape::SelfScrapeConfig(host + ":" + std::to_string(*port)));
+  }
+  scraper.ApplyConfig(*scrape_config);
   ready = true;
   spdlog::info("zenwatch listening on http://{}:{} (data in {})", listen->first, *port, o.data_dir);
 
@@ -122,6 +143,7 @@ Status Serve(const ServeOptions& o) {
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ready = false;
+  scraper.Stop();
   server.Stop(std::chrono::seconds(10));
   Status st = (*head)->Close();
   if (!st.ok()) return st;
