@@ -207,8 +207,14 @@ std::string ToString(const Expr& e) {
     }
     case ExprKind::kBinary: {
       const auto& b = e.As<BinaryExpr>();
-      return fmt::format("{} {}{}{} {}", ToString(*b.lhs), BinaryOpString(b.op),
-                         b.return_bool ? " bool" : "", VectorMatchingString(b), ToString(*b.rhs));
+      std::string lhs = ToString(*b.lhs);
+      // A signed number before `^` needs parentheses: `-2 ^ x` reads as -(2 ^ x).
+      if (b.op == BinaryOp::kPow && b.lhs->kind == ExprKind::kNumberLiteral && !lhs.empty() &&
+          (lhs[0] == '-' || lhs[0] == '+')) {
+        lhs = "(" + lhs + ")";
+      }
+      return fmt::format("{} {}{}{} {}", lhs, BinaryOpString(b.op), b.return_bool ? " bool" : "",
+                         VectorMatchingString(b), ToString(*b.rhs));
     }
     case ExprKind::kUnary: {
       const auto& u = e.As<UnaryExpr>();

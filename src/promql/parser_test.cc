@@ -101,19 +101,19 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Literals, Print,
-    testing::Values(PrintCase{"1", "1"}, PrintCase{"1.5", "1.5"}, PrintCase{".5", "0.5"},
-                    PrintCase{"5.", "5"}, PrintCase{"1e3", "1000"}, PrintCase{"1E-3", "0.001"},
-                    PrintCase{"1.5e+2", "150"}, PrintCase{"0x1f", "31"}, PrintCase{"0X1F", "31"},
-                    PrintCase{"010", "8"}, PrintCase{"08", "8"}, PrintCase{"Inf", "+Inf"},
-                    PrintCase{"+Inf", "+Inf"}, PrintCase{"-inf", "-Inf"}, PrintCase{"NaN", "NaN"},
-                    PrintCase{"nan", "NaN"}, PrintCase{"-1", "-1"}, PrintCase{"+1", "1"},
-                    PrintCase{"- -1", "1"}, PrintCase{"-0", "-0"},
-                    PrintCase{"1e20", "100000000000000000000"}, PrintCase{"0.1", "0.1"},
-                    PrintCase{"\"foo\"", "\"foo\""}, PrintCase{"'foo'", "\"foo\""},
-                    PrintCase{"`foo\\n`", "\"foo\\\\n\""}, PrintCase{"\"a\\\"b\"", "\"a\\\"b\""},
-                    PrintCase{"'a\\'b'", "\"a'b\""}, PrintCase{"\"\\u00e9\"", "\"\xc3\xa9\""},
-                    PrintCase{"\"\\x41\\101\"", "\"AA\""},
-                    PrintCase{"\"\\a\\b\\f\\v\"", "\"\\a\\b\\f\\v\""}));
+    testing::Values(
+        PrintCase{"1", "1"}, PrintCase{"1.5", "1.5"}, PrintCase{".5", "0.5"}, PrintCase{"5.", "5"},
+        PrintCase{"1e3", "1000"}, PrintCase{"1E-3", "0.001"}, PrintCase{"1.5e+2", "150"},
+        PrintCase{"0x1f", "31"}, PrintCase{"0X1F", "31"}, PrintCase{"010", "8"},
+        PrintCase{"08", "8"}, PrintCase{"Inf", "+Inf"}, PrintCase{"+Inf", "+Inf"},
+        PrintCase{"(-2) ^ x", "(-2) ^ x"}, PrintCase{"+(+Inf ^ x)", "+(+(+Inf) ^ x)"},
+        PrintCase{"+ +inf ^ x", "++(+Inf) ^ x"}, PrintCase{"-inf", "-Inf"}, PrintCase{"NaN", "NaN"},
+        PrintCase{"nan", "NaN"}, PrintCase{"-1", "-1"}, PrintCase{"+1", "1"},
+        PrintCase{"- -1", "1"}, PrintCase{"-0", "-0"}, PrintCase{"1e20", "100000000000000000000"},
+        PrintCase{"0.1", "0.1"}, PrintCase{"\"foo\"", "\"foo\""}, PrintCase{"'foo'", "\"foo\""},
+        PrintCase{"`foo\\n`", "\"foo\\\\n\""}, PrintCase{"\"a\\\"b\"", "\"a\\\"b\""},
+        PrintCase{"'a\\'b'", "\"a'b\""}, PrintCase{"\"\\u00e9\"", "\"\xc3\xa9\""},
+        PrintCase{"\"\\x41\\101\"", "\"AA\""}, PrintCase{"\"\\a\\b\\f\\v\"", "\"\\a\\b\\f\\v\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     Expressions, Print,
