@@ -1,0 +1,125 @@
+// Internal to the engine: the per-query evaluator shared by eval.cc (selectors, dispatch,
+// subqueries), binary.cc (operators), aggregate.cc (aggregations) and funcs.cc (the
+// function implementation table). Not a public API.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "promql/ast.h"
+#include "promql/engine.h"
+#include "promql/value.h"
+#include "storage/querier.h"
+
+namespace zw::promql {
+
+// An evaluation error: thrown deep in the evaluator, caught at the Engine boundary.
+class EvalError : public std::runtime_error {
+ public:
+  EvalError(StatusCode code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
+  StatusCode code() const { return code_; }
+
+ private:
+  StatusCode code_;
+};
+
+template <typename... Args>
+[[noreturn]] void Fail(fmt::format_string<Args...> f, Args&&... args) {
+  throw EvalError(StatusCode::kInvalidArgument, fmt::format(f, std::forward<Args>(args)...));
+}
+
+// Labels without __name__.
+Labels DropMetricName(const Labels& l);
+// Throws "vector cannot contain metrics with the same labelset" on duplicates.
+void CheckNoDuplicateLabelsets(const Vector& v);
+// Go's math.Max / math.Min (NaN wins).
+double GoMax(double a, double b);
+double GoMin(double a, double b);
+bool IsValidLabelName(std::string_view name);
+const Expr& Unparen(const Expr& e);
+// The labels absent()/absent_over_time() give their output (equality matchers of a selector).
+Labels AbsentLabels(const Expr& arg);
+
+// The arguments a matrix function sees for one series at one step.
+struct MatrixCall {
+  std::span<const Point> points;  // within [range_start, range_end], at least one
+  int64_t ts = 0;                 // evaluation time (after @)
+  int64_t range_start = 0;
+  int64_t range_end = 0;
+  int64_t range_ms = 0;
+  std::span<const double> scalars;  // the other (scalar) arguments, in order
+};
+
+class Evaluator;
+
+// The implementation table (funcs.cc): one entry per signature in functions.h.
+struct FunctionImpl {
+  std::string_view name;
+  // For functions taking a range vector: the value for one series, or nullopt for none.
+  std::optional<double> (*matrix)(const MatrixCall& c) = nullptr;
+  // For the others: the result from the evaluated arguments.
+  Value (*vector)(std::span<Value> args, const Call& call, Evaluator& ev, int64_t ts) = nullptr;
+};
+const FunctionImpl* FindFunctionImpl(std::string_view name);
+// Every signature has an implementation (checked by a test).
+bool AllFunctionsImplemented();
+
+struct StoredSeries {
+  Labels labels;
+  std::vector<Point> points;  // stale markers kept
+};
+
+class Evaluator {
+ public:
+  Evaluator(const EngineOptions& opts, storage::Querier& querier, int64_t start, int64_t end,
+            std::vector<std::string>& warnings)
+      : opts_(opts), querier_(querier), start_(start), end_(end), warnings_(warnings) {}
+
+  // The value of `e` at time `ts`.
+  Value Eval(const Expr& e, int64_t ts);
+  // Evaluates to a vector or throws (for arguments known to be instant vectors).
+  Vector EvalVector(const Expr& e, int64_t ts);
+  double EvalScalar(const Expr& e, int64_t ts);
+
+  // binary.cc
+  Value EvalBinary(const BinaryExpr& b, int64_t ts);
+  // aggregate.cc
+  Vector EvalAggregate(const AggregateExpr& a, int64_t ts);
+
+  // The samples of a vector selector at ts; with keep_sample_ts the samples carry their
+  // own timestamps (for timestamp()).
+  Vector SelectVector(const VectorSelector& vs, int64_t ts, bool keep_sample_ts);
+
+  const EngineOptions& options() const { return opts_; }
+  void AddSamples(uint64_t n);
+  void BeginStep() { step_samples_ = 0; }
+  // What each selector will read, passed to Select (computed with the querier's range).
+  void SetHints(std::unordered_map<const VectorSelector*, storage::SelectHints> hints) {
+    hints_ = std::move(hints);
+  }
+
+ private:
+  Value EvalCall(const Call& c, int64_t ts);
+  Value EvalMatrixCall(const Call& c, size_t matrix_arg, int64_t ts);
+  Matrix SelectMatrix(const MatrixSelector& ms, int64_t ts);
+  Matrix EvalSubquery(const SubqueryExpr& sq, int64_t ts);
+  int64_t AtTime(const AtModifier& at, int64_t ts) const;
+  const std::vector<StoredSeries>& Load(const VectorSelector& vs);
+
+  const EngineOptions& opts_;
+  storage::Querier& querier_;
+  int64_t start_;
+  int64_t end_;
+  std::vector<std::string>& warnings_;
+  std::unordered_map<const VectorSelector*, std::vector<StoredSeries>> cache_;
+  std::unordered_map<const VectorSelector*, storage::SelectHints> hints_;
+  uint64_t step_samples_ = 0;
+};
+
+}  // namespace zw::promql
