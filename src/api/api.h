@@ -10,6 +10,7 @@
 
 #include "api/router.h"
 #include "ingest/push.h"
+#include "promql/engine.h"
 #include "scrape/scrape_manager.h"
 #include "storage/storage.h"
 
@@ -18,6 +19,7 @@ namespace zw::api {
 struct ApiContext {
   storage::Storage* storage = nullptr;
   ingest::PushIngester* push = nullptr;
+  promql::Engine* engine = nullptr;
   // The server's own metrics in Prometheus text format.
   std::function<std::string()> self_metrics;
   // False while the server is starting or shutting down.
@@ -41,6 +43,8 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx);
 // /api/v1/metadata, /api/v1/query_exemplars, /api/v1/targets and
 // /api/v1/status/{buildinfo,runtimeinfo,flags,config}.
 void RegisterStatusApi(Router& router, const ApiContext& ctx);
+// /api/v1/query, /api/v1/query_range, /api/v1/format_query.
+void RegisterQueryApi(Router& router, const ApiContext& ctx);
 // /api/metrics and /api/metrics/{domain}: the specification's aggregated view.
 void RegisterMetricsView(Router& router, const ApiContext& ctx);
 

@@ -14,6 +14,7 @@
 #include "cli/self_metrics.h"
 #include "core/time.h"
 #include "ingest/push.h"
+#include "promql/engine.h"
 #include "scrape/config.h"
 #include "scrape/scrape_manager.h"
 #include "tsdb/head.h"
@@ -91,7 +92,10 @@ Status Serve(const ServeOptions& o) {
 
   scrape::ScrapeManager scraper(head->get());
 
+  promql::Engine engine;
+
   api::ApiContext ctx;
+  ctx.engine = &engine;
   ctx.targets = [&scraper] { return scraper.Targets(); };
   ctx.storage = head->get();
   ctx.push = &push;
@@ -112,6 +116,7 @@ Status Serve(const ServeOptions& o) {
   api::RegisterStorageApi(*router, ctx);
   api::RegisterMetricsView(*router, ctx);
   api::RegisterStatusApi(*router, ctx);
+  api::RegisterQueryApi(*router, ctx);
 
   api::HttpServerOptions so;
   so.address = listen->first;

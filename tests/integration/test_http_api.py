@@ -160,6 +160,38 @@ class HttpApiTest(unittest.TestCase):
         status, body = self.srv.get_json("/api/v1/query_exemplars", {"query": "up"})
         self.assertEqual((status, body["data"]), (200, []))
 
+    def test_promql_instant_and_range_queries(self):
+        t0 = (NOW_MS // 1000 - 600) * 1000
+        self.srv.push([event(type="counter", name="q_requests", value=10, labels={"path": p}, timestamp=t0 + i * 15000)
+                       for i in range(20) for p in ("/a", "/b")])
+        status, body = self.srv.get_json("/api/v1/query", {"query": "1+1"})  # Grafana's health check
+        self.assertEqual((status, body["data"]), (200, {"resultType": "scalar", "result": body["data"]["result"]}))
+        self.assertEqual(body["data"]["result"][1], "2")
+        end = (t0 + 19 * 15000) / 1000
+        status, body = self.srv.get_json("/api/v1/query", {
+            "query": 'sum by (domain) (rate(coordination_q_requests_total[5m]))', "time": end})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["data"]["resultType"], "vector")
+        [sample] = body["data"]["result"]
+        self.assertEqual(sample["metric"], {"domain": "coordination"})
+        self.assertAlmostEqual(float(sample["value"][1]), 2 * 10 / 15, places=6)  # two paths, +10 every 15 s
+        self.assertEqual(sample["value"][0], end)
+        status, body = self.srv.get_json("/api/v1/query_range", {
+            "query": 'coordination_q_requests_total{path="/a"}', "start": t0 / 1000, "end": end, "step": "60s"})
+        self.assertEqual(status, 200, body)
+        [series] = body["data"]["result"]
+        self.assertEqual([v[1] for v in series["values"]], ["10", "50", "90", "130", "170"])
+        status, body = self.srv.get_json("/api/v1/query", {"query": "sum(rate(x[5m])"})
+        self.assertEqual((status, body["errorType"]), (400, "bad_data"))
+        self.assertIn("parse error", body["error"])
+        status, body = self.srv.get_json("/api/v1/query_range", {"query": "up", "start": 0, "end": 100000, "step": 1})
+        self.assertEqual(status, 400)
+        self.assertIn("11,000 points", body["error"])
+        status, body = self.srv.get_json("/api/v1/query_range", {"query": "up", "start": 10, "end": 0, "step": 1})
+        self.assertEqual(status, 400)
+        status, body = self.srv.get_json("/api/v1/format_query", {"query": "sum(rate(x[5m]))by(job)"})
+        self.assertEqual(body["data"], "sum by (job) (rate(x[5m]))")
+
     def test_keep_alive_reuses_connection(self):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)

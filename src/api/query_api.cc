@@ -1,0 +1,205 @@
+// PromQL over HTTP in the Prometheus API's shapes: /api/v1/query, /api/v1/query_range,
+// /api/v1/format_query. Parse errors are 400 bad_data; evaluation errors 422 execution.
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "api/api.h"
+#include "api/params.h"
+#include "core/time.h"
+#include "promql/ast.h"
+#include "promql/parser.h"
+
+namespace zw::api {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Prometheus allows at most this many steps in one range query.
+constexpr int64_t kMaxPoints = 11000;
+
+// Unix seconds with millisecond precision, as Prometheus writes them (1435781451.781).
+void Timestamp(JsonWriter& w, int64_t ms) {
+  std::string s = std::to_string(ms / 1000);
+  int64_t frac = std::abs(ms % 1000);
+  if (ms < 0 && frac) s = "-" + std::to_string(std::abs(ms) / 1000);
+  if (frac) {
+    std::string f = fmt::format("{:03d}", frac);
+    while (!f.empty() && f.back() == '0') f.pop_back();
+    s += "." + f;
+  }
+  w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
+}
+
+void Point(JsonWriter& w, int64_t t, double v) {
+  w.StartArray();
+  Timestamp(w, t);
+  std::string s = promql::FormatNumber(v);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+}
+
+void Metric(JsonWriter& w, const Labels& ls) {
+  w.Key("metric");
+  w.StartObject();
+  for (const Label& l : ls) {
+    w.Key(l.name.data(), static_cast<rapidjson::SizeType>(l.name.size()));
+    w.String(l.value.data(), static_cast<rapidjson::SizeType>(l.value.size()));
+  }
+  w.EndObject();
+}
+
+HttpResponse QueryResponse(const promql::QueryResult& r) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.StartObject();
+  w.Key("resultType");
+  std::string_view type = promql::ValueTypeName(promql::TypeOf(r.value));
+  w.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
+  w.Key("result");
+  if (const auto* s = std::get_if<promql::Scalar>(&r.value)) {
+    Point(w, s->t, s->v);
+  } else if (const auto* str = std::get_if<promql::String>(&r.value)) {
+    w.StartArray();
+    Timestamp(w, str->t);
+    w.String(str->v.data(), static_cast<rapidjson::SizeType>(str->v.size()));
+    w.EndArray();
+  } else if (const auto* vec = std::get_if<promql::Vector>(&r.value)) {
+    w.StartArray();
+    for (const auto& smp : *vec) {
+      w.StartObject();
+      Metric(w, smp.labels);
+      w.Key("value");
+      Point(w, smp.t, smp.v);
+      w.EndObject();
+    }
+    w.EndArray();
+  } else {
+    w.StartArray();
+    for (const auto& series : std::get<promql::Matrix>(r.value)) {
+      w.StartObject();
+      Metric(w, series.labels);
+      w.Key("values");
+      w.StartArray();
+      for (const auto& p : series.points) Point(w, p.t, p.v);
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  if (!r.warnings.empty()) {
+    w.Key("warnings");
+    w.StartArray();
+    for (const auto& warning : r.warnings) w.String(warning.c_str());
+    w.EndArray();
+  }
+  w.EndObject();
+  return JsonResponse(std::string(buf.GetString(), buf.GetSize()));
+}
+
+HttpResponse EvalError(const Status& st) {
+  if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kResourceExhausted) {
+    return ErrorResponse(422, "execution", st.message());
+  }
+  return StatusResponse(st);
+}
+
+// Parses `query` first so that syntax errors are told apart from evaluation errors.
+std::optional<HttpResponse> CheckQuery(const HttpRequest& req, std::string* query) {
+  *query = std::string(req.Param("query").value_or(""));
+  auto parsed = promql::ParseExpr(*query);
+  if (!parsed.ok())
+    return ErrorResponse(400, "bad_data",
+                         "invalid parameter \"query\": " + parsed.status().message());
+  return std::nullopt;
+}
+
+// A step is a duration ("15s") or a number of seconds ("15", "0.5").
+Result<int64_t> StepParam(std::string_view s) {
+  double secs;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
+  if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(secs)) {
+    return static_cast<int64_t>(std::llround(secs * 1000));
+  }
+  auto d = ParseDurationMs(s);
+  if (!d.ok())
+    return Status::InvalidArgument(
+        fmt::format("invalid parameter \"step\": cannot parse \"{}\" to a valid duration", s));
+  return d;
+}
+
+HttpResponse Instant(const ApiContext& ctx, HttpRequest& req, int64_t now) {
+  std::string query;
+  if (auto err = CheckQuery(req, &query)) return *err;
+  auto t = TimeParam(req, "time", now);
+  if (!t.ok()) return StatusResponse(t.status());
+  auto r = ctx.engine->Instant(*ctx.storage, query, *t);
+  if (!r.ok()) return EvalError(r.status());
+  return QueryResponse(*r);
+}
+
+HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
+  std::string query;
+  if (auto err = CheckQuery(req, &query)) return *err;
+  for (const char* p : {"start", "end", "step"}) {
+    if (!req.Param(p) || req.Param(p)->empty()) {
+      return ErrorResponse(400, "bad_data", fmt::format("invalid parameter \"{}\": missing", p));
+    }
+  }
+  auto start = TimeParam(req, "start", 0);
+  if (!start.ok()) return StatusResponse(start.status());
+  auto end = TimeParam(req, "end", 0);
+  if (!end.ok()) return StatusResponse(end.status());
+  if (*end < *start)
+    return ErrorResponse(400, "bad_data",
+                         "invalid parameter \"end\": end timestamp must not be before start time");
+  auto step = StepParam(*req.Param("step"));
+  if (!step.ok()) return StatusResponse(step.status());
+  if (*step <= 0) {
+    return ErrorResponse(400, "bad_data",
+                         "invalid parameter \"step\": zero or negative query resolution step "
+                         "widths are not accepted. "
+                         "Try a positive integer");
+  }
+  if ((*end - *start) / *step >= kMaxPoints) {
+    return ErrorResponse(
+        400, "bad_data",
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+        "resolution (?step=XX)");
+  }
+  auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step);
+  if (!r.ok()) return EvalError(r.status());
+  return QueryResponse(*r);
+}
+
+}  // namespace
+
+void RegisterQueryApi(Router& router, const ApiContext& ctx) {
+  auto now = ctx.now_ms ? ctx.now_ms : [] { return NowMs(); };
+  for (const char* method : {"GET", "POST"}) {
+    router.Add(method, "/api/v1/query",
+               [ctx, now](HttpRequest& req) { return Instant(ctx, req, now()); });
+    router.Add(method, "/api/v1/query_range", [ctx](HttpRequest& req) { return Range(ctx, req); });
+    router.Add(method, "/api/v1/format_query", [](HttpRequest& req) {
+      auto e = promql::ParseExpr(req.Param("query").value_or(""));
+      if (!e.ok())
+        return ErrorResponse(400, "bad_data",
+                             "invalid parameter \"query\": " + e.status().message());
+      rapidjson::StringBuffer buf;
+      JsonWriter w(buf);
+      std::string s = promql::ToString(**e);
+      w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+      return SuccessResponse({buf.GetString(), buf.GetSize()});
+    });
+  }
+}
+
+}  // namespace zw::api
