@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "ingest/log_buckets.h"
+#include "storage/series_set.h"
 #include "tsdb/head.h"
 
 namespace zw::ingest {
@@ -20,21 +21,7 @@ class PushTest : public ::testing::Test {
     push_ = std::make_unique<PushIngester>(head_.get());
   }
 
-  // The samples of the one series matching `selector` labels exactly.
-  std::vector<Sample> Samples(const Labels& ls) {
-    Matchers ms;
-    for (const Label& l : ls)
-      ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
-    auto q = head_->NewQuerier(kMinTime, kMaxTime);
-    auto set = q->Select(false, nullptr, ms);
-    std::vector<Sample> out;
-    while (set->Next()) {
-      if (set->At().labels() != ls) continue;
-      auto it = set->At().Iterator();
-      while (it->Next()) out.push_back(it->At());
-    }
-    return out;
-  }
+  std::vector<Sample> Samples(const Labels& ls) { return storage::ReadExact(*head_, ls); }
 
   std::unique_ptr<tsdb::Head> head_;
   std::unique_ptr<PushIngester> push_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/series_set.h"
 #include "tsdb/head.h"
 
 namespace zw::scrape {
@@ -13,20 +14,7 @@ class ScrapeAppendTest : public ::testing::Test {
  protected:
   void SetUp() override { head_ = std::move(tsdb::Head::Open({})).value(); }
 
-  std::vector<Sample> Samples(const Labels& ls) {
-    Matchers ms;
-    for (const Label& l : ls)
-      ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
-    auto q = head_->NewQuerier(kMinTime, kMaxTime);
-    auto set = q->Select(false, nullptr, ms);
-    std::vector<Sample> out;
-    while (set->Next()) {
-      if (set->At().labels() != ls) continue;
-      auto it = set->At().Iterator();
-      while (it->Next()) out.push_back(it->At());
-    }
-    return out;
-  }
+  std::vector<Sample> Samples(const Labels& ls) { return storage::ReadExact(*head_, ls); }
 
   std::unique_ptr<tsdb::Head> head_;
   Labels target_{{"job", "node"}, {"instance", "h:1"}};

@@ -19,4 +19,21 @@ bool VectorIterator::Seek(int64_t t) {
   return pos_ < samples_->size();
 }
 
+std::vector<Sample> ReadExact(Queryable& storage, const Labels& labels, int64_t mint,
+                              int64_t maxt) {
+  Matchers ms;
+  for (const Label& l : labels) {
+    ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
+  }
+  auto q = storage.NewQuerier(mint, maxt);
+  auto set = q->Select(false, nullptr, ms);
+  std::vector<Sample> out;
+  while (set->Next()) {
+    if (set->At().labels() != labels) continue;
+    auto it = set->At().Iterator();
+    while (it->Next()) out.push_back(it->At());
+  }
+  return out;
+}
+
 }  // namespace zw::storage

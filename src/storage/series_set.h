@@ -52,6 +52,11 @@ class VectorSeriesSet final : public SeriesSet {
   Status err_;
 };
 
+// The samples in [mint, maxt] of the one series whose labels are exactly `labels` (not a
+// superset), in time order; empty when there is none. For tests and small look-ups.
+std::vector<Sample> ReadExact(Queryable& storage, const Labels& labels, int64_t mint = kMinTime,
+                              int64_t maxt = kMaxTime);
+
 // A set with no series that reports `err`.
 inline std::unique_ptr<SeriesSet> ErrorSeriesSet(Status err) {
   return std::make_unique<VectorSeriesSet>(std::vector<VectorSeries>{}, std::move(err));

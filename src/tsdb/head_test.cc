@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/series_set.h"
+
 namespace zw::tsdb {
 namespace {
 
@@ -20,19 +22,7 @@ std::unique_ptr<Head> OpenHead(fs::FileSystem* fs = nullptr, std::string dir = "
 
 std::vector<Sample> ReadAll(Head& head, const Labels& ls, int64_t mint = kMinTime,
                             int64_t maxt = kMaxTime) {
-  Matchers ms;
-  for (const Label& l : ls)
-    ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
-  auto q = head.NewQuerier(mint, maxt);
-  auto set = q->Select(false, nullptr, ms);
-  std::vector<Sample> out;
-  while (set->Next()) {
-    if (set->At().labels() != ls) continue;
-    auto it = set->At().Iterator();
-    while (it->Next()) out.push_back(it->At());
-    EXPECT_TRUE(it->Err().ok());
-  }
-  return out;
+  return storage::ReadExact(head, ls, mint, maxt);
 }
 
 const Labels kUp{{"__name__", "up"}, {"job", "api"}};
