@@ -31,6 +31,14 @@ int main(int argc, char** argv) {
       ->add_option("--wal.sync-interval", opts.wal_sync_interval,
                    "fsync period in interval mode (e.g. 1s, 500ms)")
       ->capture_default_str();
+  serve
+      ->add_option("--query.max-samples", opts.query_max_samples,
+                   "Most samples a single query may hold in memory")
+      ->capture_default_str();
+  serve
+      ->add_option("--query.lookback-delta", opts.query_lookback_delta,
+                   "How far back an instant selector looks for a sample (e.g. 5m)")
+      ->capture_default_str();
   serve->add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -50,6 +50,13 @@ Status Serve(const ServeOptions& o) {
     return Status::InvalidArgument("--wal.sync-interval \"" + o.wal_sync_interval +
                                    "\": expected a positive duration like 1s");
   }
+  auto lookback = ParseDurationMs(o.query_lookback_delta);
+  if (!lookback.ok() || *lookback <= 0) {
+    return Status::InvalidArgument("--query.lookback-delta \"" + o.query_lookback_delta +
+                                   "\": expected a positive duration like 5m");
+  }
+  if (o.query_max_samples == 0)
+    return Status::InvalidArgument("--query.max-samples must be positive");
   std::string config_yaml;
   if (!o.config_file.empty()) {
     auto text = LoadConfigFile(o.config_file);
@@ -92,7 +99,10 @@ Status Serve(const ServeOptions& o) {
 
   scrape::ScrapeManager scraper(head->get());
 
-  promql::Engine engine;
+  promql::EngineOptions eo;
+  eo.lookback_ms = *lookback;
+  eo.max_samples = o.query_max_samples;
+  promql::Engine engine(eo);
 
   api::ApiContext ctx;
   ctx.engine = &engine;
@@ -107,7 +117,9 @@ Status Serve(const ServeOptions& o) {
                {"data-dir", o.data_dir},
                {"config", o.config_file},
                {"wal.sync", o.wal_sync},
-               {"wal.sync-interval", o.wal_sync_interval}};
+               {"wal.sync-interval", o.wal_sync_interval},
+               {"query.max-samples", std::to_string(o.query_max_samples)},
+               {"query.lookback-delta", o.query_lookback_delta}};
   ctx.config_yaml = config_yaml;
   ctx.start_time_ms = NowMs();
   const tsdb::Head* h = head->get();

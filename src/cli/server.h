@@ -15,6 +15,8 @@ struct ServeOptions {
   std::string config_file;
   std::string wal_sync = "interval";
   std::string wal_sync_interval = "1s";
+  uint64_t query_max_samples = 50'000'000;
+  std::string query_lookback_delta = "5m";
 };
 
 Status Serve(const ServeOptions& options);

@@ -221,12 +221,30 @@ class LifecycleTest(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def test_query_max_samples_limits_a_query(self):
+        srv = Server(extra_args=["--query.max-samples", "5"]).start()
+        try:
+            srv.push([event(name="many", labels={"i": str(i)}, timestamp=NOW_MS) for i in range(10)])
+            status, body = srv.get_json("/api/v1/query", {"query": "coordination_many", "time": NOW_MS / 1000})
+            self.assertEqual(status, 422, body)
+            self.assertEqual(body["errorType"], "execution")
+            status, body = srv.get_json("/api/v1/query", {"query": 'coordination_many{i="1"}', "time": NOW_MS / 1000})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(len(body["data"]["result"]), 1)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
     def test_bad_flags_fail_with_a_message(self):
         import subprocess
         from zwtest import BINARY
         r = subprocess.run([BINARY, "serve", "--listen", "nope"], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--listen", r.stdout + r.stderr)
+        r = subprocess.run([BINARY, "serve", "--query.lookback-delta", "never"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--query.lookback-delta", r.stdout + r.stderr)
         r = subprocess.run([BINARY, "version"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"zenwatch \d+\.\d+\.\d+")
