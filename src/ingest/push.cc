@@ -350,7 +350,6 @@ class PushIngester::Batch {
     h.sum += v;
     if (!(v > 0)) {
       h.zero++;
-      h.zero_emitted = true;
       return;
     }
     int i = LogBucketIndex(v);
@@ -359,22 +358,22 @@ class PushIngester::Batch {
       return;
     }
     h.buckets[i]++;
-    h.emitted[i] = true;
-    if (i > kMinBucketIndex) h.emitted.try_emplace(i - 1, true);
+    h.emitted.insert(i);
+    if (i > kMinBucketIndex) h.emitted.insert(i - 1);
   }
 
   Status EmitHistogram(const Event& ev, const HistogramState& h, bool with_meta) {
     MetricMetadata meta{MetricType::kHistogram, "", ev.kind == Kind::kTimer ? "seconds" : ""};
     LabelsBuilder b(ev.series);
     uint64_t cumulative = h.zero;
-    if (h.zero_emitted) {
+    if (h.zero > 0) {
       b.Set(kMetricNameLabel, ev.metric + "_bucket").Set("le", "0");
       ZW_RETURN_IF_ERROR(
           Add(ev, b.Build(), static_cast<double>(cumulative), with_meta ? &meta : nullptr));
       with_meta = false;
     }
     auto bucket = h.buckets.begin();
-    for (const auto& [idx, unused] : h.emitted) {
+    for (int idx : h.emitted) {
       for (; bucket != h.buckets.end() && bucket->first <= idx; ++bucket)
         cumulative += bucket->second;
       b.Set(kMetricNameLabel, ev.metric + "_bucket").Set("le", FormatLe(LogBucketBound(idx)));
@@ -443,10 +442,9 @@ class PushIngester::Batch {
                    std::string_view le = ls.Get("le");
                    if (le == "0") {
                      h.zero = static_cast<uint64_t>(v);
-                     h.zero_emitted = true;
                    } else if (auto idx = LogBucketIndexForLe(le)) {
                      cumulative[*idx] = static_cast<uint64_t>(v);
-                     h.emitted[*idx] = true;
+                     h.emitted.insert(*idx);
                    }
                  });
     uint64_t prev = h.zero;

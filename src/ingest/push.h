@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,8 +61,8 @@ class PushIngester {
     uint64_t overflow = 0;            // observations beyond the largest bound
     uint64_t count = 0;
     double sum = 0;
-    bool zero_emitted = false;
-    std::map<int, bool> emitted;  // bounds that have a series; never shrinks
+    std::set<int> emitted;  // bounds that have a series; never shrinks
+    // The le="0" series exists once anything <= 0 was observed (zero > 0).
   };
 
   struct Event;  // one parsed MetricEvent (defined in push.cc)

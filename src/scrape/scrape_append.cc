@@ -11,9 +11,7 @@ namespace zw::scrape {
 Labels ScrapeAppender::SeriesLabels(const ingest::ExpositionParser& p) const {
   LabelsBuilder b;
   b.Set(kMetricNameLabel, p.MetricName());
-  std::vector<std::pair<std::string, std::string>> scraped;
-  p.ForEachLabel([&](std::string_view n, std::string_view v) { scraped.emplace_back(n, v); });
-  for (const auto& [n, v] : scraped) b.Set(n, v);
+  p.ForEachLabel([&](std::string_view n, std::string_view v) { b.Set(n, v); });
   for (const Label& l : target_) {
     std::string_view existing = b.Get(l.name);
     if (existing.empty()) {

@@ -16,10 +16,9 @@
 #include "core/sample.h"
 #include "storage/querier.h"
 #include "tsdb/chunkenc/xor_chunk.h"
+#include "tsdb/postings.h"
 
 namespace zw::tsdb {
-
-using SeriesRef = uint64_t;
 
 struct ClosedChunk {
   std::shared_ptr<const std::string> bytes;

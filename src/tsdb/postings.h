@@ -12,10 +12,11 @@
 
 #include "core/labels.h"
 #include "core/matcher.h"
+#include "storage/appender.h"
 
 namespace zw::tsdb {
 
-using SeriesRef = uint64_t;
+using storage::SeriesRef;
 using Postings = std::vector<SeriesRef>;  // sorted ascending, no duplicates
 
 class MemPostings {
