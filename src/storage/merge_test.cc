@@ -1,0 +1,114 @@
+#include "storage/merge.h"
+
+#include <map>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "storage/series_set.h"
+
+namespace zw::storage {
+namespace {
+
+Labels L(const std::string& name, const std::string& v) {
+  return Labels::FromPairs({{"__name__", name}, {"k", v}});
+}
+
+std::vector<Sample> Drain(SampleIterator& it) {
+  std::vector<Sample> out;
+  while (it.Next()) out.push_back(it.At());
+  return out;
+}
+
+TEST(MergeIterator, InterleavesAndKeepsTheFirstOfEqualTimestamps) {
+  std::vector<Sample> a{{1, 1}, {3, 3}, {5, 5}};
+  std::vector<Sample> b{{2, 20}, {3, 30}, {6, 60}};
+  std::vector<std::unique_ptr<SampleIterator>> its;
+  its.push_back(std::make_unique<VectorIterator>(&a));
+  its.push_back(std::make_unique<VectorIterator>(&b));
+  MergeIterator m(std::move(its));
+  std::vector<Sample> got = Drain(m);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[2].t, 3);
+  EXPECT_EQ(got[2].v, 3);  // the first input wins the tie
+  EXPECT_EQ(got[4].t, 6);
+  EXPECT_FALSE(m.Next());
+}
+
+TEST(MergeIterator, SeekNeverMovesBackwards) {
+  std::vector<Sample> a{{10, 1}, {20, 2}};
+  std::vector<Sample> b{{15, 3}, {30, 4}};
+  std::vector<std::unique_ptr<SampleIterator>> its;
+  its.push_back(std::make_unique<VectorIterator>(&a));
+  its.push_back(std::make_unique<VectorIterator>(&b));
+  MergeIterator m(std::move(its));
+  ASSERT_TRUE(m.Seek(12));
+  EXPECT_EQ(m.At().t, 15);
+  ASSERT_TRUE(m.Seek(5));
+  EXPECT_EQ(m.At().t, 15);
+  ASSERT_TRUE(m.Next());
+  EXPECT_EQ(m.At().t, 20);
+  ASSERT_TRUE(m.Seek(21));
+  EXPECT_EQ(m.At().t, 30);
+  EXPECT_FALSE(m.Seek(31));
+  EXPECT_FALSE(m.Next());
+}
+
+// Random inputs against a map-based model: union of series, per series union of
+// timestamps with the first input's value.
+TEST(MergeSeriesSets, MatchesModel) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    int n_inputs = 1 + static_cast<int>(rng() % 4);
+    std::map<Labels, std::map<int64_t, double>> model;
+    std::vector<std::unique_ptr<SeriesSet>> sets;
+    for (int i = 0; i < n_inputs; ++i) {
+      std::map<Labels, std::map<int64_t, double>> input;
+      int n_series = static_cast<int>(rng() % 6);
+      for (int s = 0; s < n_series; ++s) {
+        Labels ls = L("m", std::to_string(rng() % 8));
+        int n = static_cast<int>(rng() % 10);
+        for (int k = 0; k < n; ++k) input[ls][static_cast<int64_t>(rng() % 50)] = i * 100 + k;
+      }
+      std::vector<VectorSeries> vs;
+      for (auto& [ls, samples] : input) {
+        std::vector<Sample> sorted;
+        for (auto [t, v] : samples) sorted.push_back({t, v});
+        auto& m = model[ls];
+        for (const Sample& s : sorted) m.emplace(s.t, s.v);  // earlier inputs win
+        vs.emplace_back(ls, sorted);
+      }
+      sets.push_back(std::make_unique<VectorSeriesSet>(std::move(vs)));
+    }
+    auto merged = MergeSeriesSets(std::move(sets));
+    auto want = model.begin();
+    while (merged->Next()) {
+      ASSERT_NE(want, model.end());
+      EXPECT_EQ(merged->At().labels(), want->first);
+      auto it = merged->At().Iterator();
+      std::vector<Sample> got = Drain(*it);
+      ASSERT_EQ(got.size(), want->second.size());
+      size_t k = 0;
+      for (auto [t, v] : want->second) {
+        EXPECT_EQ(got[k].t, t);
+        EXPECT_EQ(got[k].v, v);
+        ++k;
+      }
+      ++want;
+    }
+    EXPECT_EQ(want, model.end());
+    EXPECT_TRUE(merged->Err().ok());
+  }
+}
+
+TEST(MergeSeriesSets, ReportsTheFirstError) {
+  std::vector<std::unique_ptr<SeriesSet>> sets;
+  sets.push_back(std::make_unique<VectorSeriesSet>(std::vector<VectorSeries>{}));
+  sets.push_back(ErrorSeriesSet(Status::Corruption("01X/chunks/000001", 12, "bad chunk")));
+  auto merged = MergeSeriesSets(std::move(sets));
+  EXPECT_FALSE(merged->Next());
+  EXPECT_EQ(merged->Err().code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace zw::storage
