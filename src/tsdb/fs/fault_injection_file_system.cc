@@ -196,4 +196,14 @@ bool FaultInjectionFileSystem::Exists(const std::string& path) { return base_->E
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) { return base_->SyncDir(dir); }
 
+Result<std::shared_ptr<const MappedFile>> FaultInjectionFileSystem::Map(const std::string& path) {
+  return base_->Map(path);
+}
+
+// The new name is not tracked: its bytes count as durable, like those of other files this
+// file system did not write.
+Status FaultInjectionFileSystem::Link(const std::string& from, const std::string& to) {
+  return base_->Link(from, to);
+}
+
 }  // namespace zw::fs

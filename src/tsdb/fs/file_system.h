@@ -41,6 +41,15 @@ class WritableFile {
   virtual uint64_t Size() const = 0;
 };
 
+// The read-only contents of a whole file, for immutable files read at random (block index
+// and chunk segments). The bytes stay valid and unchanged for the object's lifetime, also if
+// the file is removed meanwhile; destroying it releases them (munmap). Thread safe.
+class MappedFile {
+ public:
+  virtual ~MappedFile();
+  virtual std::string_view data() const = 0;
+};
+
 // Thread safe: all methods may be called concurrently.
 class FileSystem {
  public:
@@ -71,8 +80,14 @@ class FileSystem {
   // Makes the directory's entries (files created, renamed or removed in it) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
 
-  // Memory-mapped reading of immutable block files will be added here by a later issue; the
-  // in-memory and fault-injection file systems will hand out views of their buffers.
+  // Maps the whole file for reading. The file must not be written to while mapped (block
+  // files never are): on POSIX, later writes would show through the mapping. The default
+  // reads the file into memory, so the result is an immutable copy (in-memory file systems).
+  virtual Result<std::shared_ptr<const MappedFile>> Map(const std::string& path);
+  // Makes `to` a second name of the file `from` (a hard link), for snapshots. `to` must not
+  // exist. The default copies the bytes and syncs the copy, which is what a file system
+  // without links can offer; the directory of `to` still needs SyncDir to be durable.
+  virtual Status Link(const std::string& from, const std::string& to);
 };
 
 // The real file system. Process-wide; never deleted.
@@ -124,6 +139,8 @@ class FaultInjectionFileSystem : public FileSystem {
   Result<uint64_t> FileSize(const std::string& path) override;
   bool Exists(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
+  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path) override;
+  Status Link(const std::string& from, const std::string& to) override;
 
  private:
   class File;

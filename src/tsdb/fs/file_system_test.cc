@@ -299,6 +299,61 @@ TEST_P(FileSystemTest, SyncWhileAppending) {
   EXPECT_EQ(*fs_->FileSize(P("f")), 8000u);
 }
 
+TEST_P(FileSystemTest, MapSeesWholeFile) {
+  std::string big(100000, 'x');
+  big[0] = 'a';
+  big.back() = 'z';
+  Write(P("f"), big);
+  auto m = fs_->Map(P("f"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->data(), big);
+}
+
+TEST_P(FileSystemTest, MapEmptyFile) {
+  Write(P("f"), "");
+  auto m = fs_->Map(P("f"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE((*m)->data().empty());
+}
+
+TEST_P(FileSystemTest, MapMissingFileIsNotFound) {
+  auto m = fs_->Map(P("nope"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(m.status().message().find("nope"), std::string::npos);
+}
+
+TEST_P(FileSystemTest, MappingOutlivesRemovalOfTheFile) {
+  Write(P("f"), "immutable bytes");
+  auto m = fs_->Map(P("f"));
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(fs_->RemoveAll(P("f")).ok());
+  EXPECT_FALSE(fs_->Exists(P("f")));
+  EXPECT_EQ((*m)->data(), "immutable bytes");
+}
+
+TEST_P(FileSystemTest, LinkGivesASecondName) {
+  Write(P("a"), "linked");
+  ASSERT_TRUE(fs_->CreateDirs(P("snap")).ok());
+  ASSERT_TRUE(fs_->Link(P("a"), P("snap/a")).ok());
+  EXPECT_EQ(Read(P("snap/a")), "linked");
+  ASSERT_TRUE(fs_->RemoveFile(P("a")).ok());
+  EXPECT_EQ(Read(P("snap/a")), "linked");
+}
+
+TEST_P(FileSystemTest, LinkOntoExistingFileFails) {
+  Write(P("a"), "1");
+  Write(P("b"), "2");
+  EXPECT_FALSE(fs_->Link(P("a"), P("b")).ok());
+  EXPECT_EQ(Read(P("b")), "2");
+}
+
+TEST_P(FileSystemTest, LinkMissingFileIsNotFound) {
+  Status s = fs_->Link(P("nope"), P("b"));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs_->Exists(P("b")));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFileSystems, FileSystemTest, ::testing::ValuesIn(Backends()),
                          [](const auto& param_info) { return param_info.param.name; });
 

@@ -2,6 +2,7 @@
 // server spawns inherit none; every call that can be interrupted by a signal is retried.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,24 @@ class PosixWritableFile final : public WritableFile {
   const std::string path_;
   int fd_;
   uint64_t size_;
+};
+
+// A read-only shared mapping of a whole file. An empty file has no mapping (mmap rejects a
+// length of 0) and an empty view.
+class PosixMappedFile final : public MappedFile {
+ public:
+  PosixMappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
+  ~PosixMappedFile() override {
+    if (addr_ != nullptr) ::munmap(addr_, size_);
+  }
+  std::string_view data() const override {
+    return size_ == 0 ? std::string_view()
+                      : std::string_view(static_cast<const char*>(addr_), size_);
+  }
+
+ private:
+  void* const addr_;
+  const size_t size_;
 };
 
 class PosixFileSystemImpl final : public FileSystem {
@@ -197,6 +216,34 @@ class PosixFileSystemImpl final : public FileSystem {
   bool Exists(const std::string& path) override {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0;
+  }
+
+  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path) override {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) < 0) {
+      Status s = ErrnoStatus("stat", path, errno);
+      ::close(fd);
+      return s;
+    }
+    auto size = static_cast<size_t>(st.st_size);
+    void* addr = nullptr;
+    if (size > 0) {
+      addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      if (addr == MAP_FAILED) {
+        Status s = ErrnoStatus("mmap", path, errno);
+        ::close(fd);
+        return s;
+      }
+    }
+    ::close(fd);  // the mapping keeps the file alive
+    return std::shared_ptr<const MappedFile>(std::make_shared<PosixMappedFile>(addr, size));
+  }
+
+  Status Link(const std::string& from, const std::string& to) override {
+    if (::link(from.c_str(), to.c_str()) < 0) return ErrnoStatus("link", from + " to " + to, errno);
+    return Status::Ok();
   }
 
   Status SyncDir(const std::string& dir) override {
