@@ -103,6 +103,13 @@ class Client {
 
   Reply Get(std::string target) { return Send(http::verb::get, std::move(target)); }
 
+  // Closes the connection, as a client that gives up.
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
   // Reads until the server ends the connection; returns how it ended (eof if gracefully).
   beast::error_code ReadUntilClosed() {
     for (;;) {
@@ -172,6 +179,21 @@ class HttpServerTest : public ::testing::Test {
       bool sane = left > 0s && left <= options_.request_timeout;
       return Text(sane ? "ok" : "bad");
     });
+    // Waits (up to 10 s) for the client to go away, and reports whether it saw that.
+    router->Add("GET", "/until-cancelled", [this](HttpRequest& request) {
+      entered_.Open();
+      auto until = std::chrono::steady_clock::now() + 10s;
+      while (!request.Cancelled() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(5ms);
+      }
+      saw_cancel_.set_value(request.Cancelled());
+      return Text("late");
+    });
+    // Works a moment, then says whether it was told to stop.
+    router->Add("GET", "/busy", [](HttpRequest& request) {
+      std::this_thread::sleep_for(200ms);
+      return Text(request.Cancelled() ? "cancelled" : "done");
+    });
     router->Add("GET", "/slow", [this](HttpRequest&) {
       entered_.Open();
       release_.WaitFor(60s);
@@ -213,6 +235,7 @@ class HttpServerTest : public ::testing::Test {
   uint16_t port_ = 0;
   Gate entered_;
   Gate release_;
+  std::promise<bool> saw_cancel_;
 
   std::mutex observed_mu_;
   std::condition_variable observed_cv_;
@@ -504,6 +527,54 @@ TEST_F(HttpServerTest, SlowHandlerDoesNotBlockAnotherConnection) {
   Reply slow_reply = slow.Read();
   ASSERT_FALSE(slow_reply.ec);
   EXPECT_EQ(slow_reply.response.body(), "slow");
+}
+
+TEST_F(HttpServerTest, ClientClosingTheConnectionCancelsTheRequest) {
+  StartServer();
+  auto saw = saw_cancel_.get_future();
+  {
+    Client client(port_);
+    ASSERT_FALSE(client.Connect());
+    ASSERT_FALSE(
+        client.Write(http::request<http::string_body>(http::verb::get, "/until-cancelled", 11)));
+    ASSERT_TRUE(entered_.WaitFor(kClientTimeout));
+    client.Close();
+  }
+  ASSERT_EQ(saw.wait_for(kClientTimeout), std::future_status::ready);
+  EXPECT_TRUE(saw.get());
+  // The server goes on serving.
+  Client next(port_);
+  ASSERT_FALSE(next.Connect());
+  Reply reply = next.Get("/hello");
+  ASSERT_FALSE(reply.ec) << reply.ec.message();
+  EXPECT_EQ(reply.response.body(), "hello");
+}
+
+TEST_F(HttpServerTest, ConnectedClientIsNotCancelledAndKeepAliveGoesOn) {
+  StartServer();
+  Client client(port_);
+  ASSERT_FALSE(client.Connect());
+  for (int i = 0; i < 3; ++i) {
+    Reply reply = client.Get("/busy");
+    ASSERT_FALSE(reply.ec) << reply.ec.message();
+    EXPECT_EQ(reply.response.body(), "done");
+  }
+}
+
+TEST_F(HttpServerTest, PipelinedRequestWhileHandlingIsKept) {
+  StartServer();
+  Client client(port_);
+  ASSERT_FALSE(client.Connect());
+  // The second request arrives while the first is being handled (and watched).
+  ASSERT_FALSE(client.WriteRaw("GET /busy HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_FALSE(client.WriteRaw("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Reply first = client.Read();
+  ASSERT_FALSE(first.ec) << first.ec.message();
+  EXPECT_EQ(first.response.body(), "done");
+  Reply second = client.Read();
+  ASSERT_FALSE(second.ec) << second.ec.message();
+  EXPECT_EQ(second.response.body(), "hello");
 }
 
 TEST_F(HttpServerTest, StopLetsRunningHandlerFinishThenRefusesConnections) {

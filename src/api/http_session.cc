@@ -195,6 +195,9 @@ void HttpSession::Handle() {
     return Respond(ErrorResponse(400, "bad_data", request.status().message()), "",
                    AfterWrite::kKeepAlive);
   }
+  cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  request->cancelled = cancelled_;
+  Watch();
 
   // The tracked executor keeps the io_context running while the handler works.
   auto home = net::prefer(executor_, net::execution::outstanding_work.tracked);
@@ -214,8 +217,37 @@ void HttpSession::Handle() {
   });
 }
 
+void HttpSession::Watch() {
+  if (buffer_.size() > 0) return;  // a pipelined request is already here: the client is alive
+  watching_ = true;
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          beast::bind_front_handler(&HttpSession::OnWatch, shared_from_this()));
+}
+
+void HttpSession::OnWatch(beast::error_code ec, size_t bytes) {
+  watching_ = false;
+  if (!ec) {
+    buffer_.commit(bytes);  // the start of the next request
+  } else if (ec != net::error::operation_aborted) {
+    // End of stream or a reset: nobody waits for this answer any more.
+    if (cancelled_ && !cancelled_->exchange(true)) {
+      spdlog::debug("http: client {} closed the connection while its request was handled ({})",
+                    remote_, ec.message());
+    }
+  }
+  if (resume_after_watch_) {
+    resume_after_watch_ = false;
+    WaitForRequest();
+  }
+}
+
 void HttpSession::Respond(HttpResponse response, std::string route, AfterWrite after) {
   phase_ = Phase::kWriting;
+  if (watching_) {
+    // Stop watching: the write goes out now, and the next read must not overlap this one.
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
   if (after == AfterWrite::kKeepAlive && (!keep_alive_ || state_->stopping())) {
     after = AfterWrite::kClose;
   }
@@ -246,6 +278,10 @@ void HttpSession::OnWrite(beast::error_code ec, size_t /*bytes*/) {
   switch (after_write_) {
     case AfterWrite::kKeepAlive:
       first_request_ = false;
+      if (watching_) {  // the cancelled watch read has not completed yet
+        resume_after_watch_ = true;
+        return;
+      }
       return WaitForRequest();
     case AfterWrite::kClose:
       return Close();

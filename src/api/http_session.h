@@ -14,6 +14,11 @@
 // the response instead of a connection reset. A request that does not arrive within
 // read_timeout is dropped without a response.
 //
+// While a request is handled, the session watches the socket: if the client closes the
+// connection (end of stream or a reset), the request's `cancelled` flag is raised so a long
+// handler can stop (the answer would go nowhere). Bytes that arrive meanwhile are the next
+// pipelined request; they are kept, and watching stops for this request.
+//
 // A WebSocket upgrade fits in Handle(): once a request has been read, an upgrade request can
 // hand stream_, buffer_ and the request to a websocket session, which registers itself with
 // ServerState as a Connection the same way.
@@ -21,6 +26,7 @@
 // Thread safety: everything runs on the session's strand; CloseWhenIdle and CloseNow post to it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -59,6 +65,8 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void OnBody(boost::beast::error_code ec, size_t bytes);
   void OnReadError(boost::beast::error_code ec);
   void Handle();
+  void Watch();
+  void OnWatch(boost::beast::error_code ec, size_t bytes);
   void Respond(HttpResponse response, std::string route, AfterWrite after);
   void OnWrite(boost::beast::error_code ec, size_t bytes);
   void Close();
@@ -81,6 +89,10 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_request_ = false;
+  // Raised when the client goes away while the request in hand is handled.
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+  bool watching_ = false;            // a read that watches for the client closing is pending
+  bool resume_after_watch_ = false;  // the response is out; go on once the watch read ends
   // The response being written.
   std::optional<WireResponse> response_;
   std::string route_;

@@ -5,8 +5,10 @@
 // Thread safety: plain values. A request belongs to the one handler call that receives it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +33,12 @@ struct HttpRequest {
   // Fixed when the request has been read: now + HttpServerOptions::request_timeout. A handler
   // that may run long checks it and gives up with a timeout error once it has passed.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Raised by the server when the client closes its connection while the request is being
+  // handled (nobody will read the answer). A handler that may run long polls it, or hands it
+  // on (e.g. to promql::QueryControl), and gives up early. Null when nothing can raise it.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 
+  bool Cancelled() const { return cancelled && cancelled->load(std::memory_order_relaxed); }
   std::optional<std::string_view> Param(std::string_view key) const;  // first value
   std::vector<std::string_view> Params(std::string_view key) const;   // all values, in order
   // REQUIRES: lower_name is lower-case.

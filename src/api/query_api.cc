@@ -1,11 +1,16 @@
 // PromQL over HTTP in the Prometheus API's shapes: /api/v1/query, /api/v1/query_range,
-// /api/v1/format_query. Parse errors are 400 bad_data; evaluation errors 422 execution.
+// /api/v1/format_query. Parse errors are 400 bad_data; evaluation errors 422 execution; a
+// query that timed out 503 timeout; one whose client went away 499 canceled (as Prometheus,
+// though nobody reads it). `stats` (any value, e.g. stats=all) adds data.stats.
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
 
 #include "api/api.h"
 #include "api/params.h"
@@ -52,7 +57,36 @@ void Metric(JsonWriter& w, const Labels& ls) {
   w.EndObject();
 }
 
-HttpResponse QueryResponse(const promql::QueryResult& r) {
+// Prometheus 2.42's stats.QueryStats: timings in seconds and sample counts.
+void Stats(JsonWriter& w, const promql::QueryStats& st) {
+  w.Key("stats");
+  w.StartObject();
+  w.Key("timings");
+  w.StartObject();
+  w.Key("evalTotalTime");
+  w.Double(st.eval_total);
+  w.Key("resultSortTime");
+  w.Double(st.result_sort);
+  w.Key("queryPreparationTime");
+  w.Double(st.query_preparation);
+  w.Key("innerEvalTime");
+  w.Double(st.inner_eval);
+  w.Key("execQueueTime");
+  w.Double(st.exec_queue);
+  w.Key("execTotalTime");
+  w.Double(st.exec_total);
+  w.EndObject();
+  w.Key("samples");
+  w.StartObject();
+  w.Key("totalQueryableSamples");
+  w.Uint64(st.total_queryable_samples);
+  w.Key("peakSamples");
+  w.Uint64(st.peak_samples);
+  w.EndObject();
+  w.EndObject();
+}
+
+HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -94,6 +128,7 @@ HttpResponse QueryResponse(const promql::QueryResult& r) {
     }
     w.EndArray();
   }
+  if (with_stats) Stats(w, r.stats);
   w.EndObject();
   if (!r.warnings.empty()) {
     w.Key("warnings");
@@ -105,7 +140,16 @@ HttpResponse QueryResponse(const promql::QueryResult& r) {
   return JsonResponse(std::string(buf.GetString(), buf.GetSize()));
 }
 
-HttpResponse EvalError(const Status& st) {
+HttpResponse EvalError(const HttpRequest& req, const std::string& query, const Status& st) {
+  if (promql::IsTimeout(st)) {
+    spdlog::warn("query timed out: {} (from {})", query, req.remote);
+    return ErrorResponse(503, "timeout", st.message());
+  }
+  if (promql::IsCancelled(st)) {
+    spdlog::warn("query cancelled, the client closed the connection: {} (from {})", query,
+                 req.remote);
+    return ErrorResponse(499, "canceled", st.message());
+  }
   if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kResourceExhausted) {
     return ErrorResponse(422, "execution", st.message());
   }
@@ -122,28 +166,53 @@ std::optional<HttpResponse> CheckQuery(const HttpRequest& req, std::string* quer
   return std::nullopt;
 }
 
-// A step is a duration ("15s") or a number of seconds ("15", "0.5").
-Result<int64_t> StepParam(std::string_view s) {
+// A duration ("15s") or a number of seconds ("15", "0.5"), in milliseconds.
+Result<int64_t> DurationParam(std::string_view s) {
   double secs;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
   if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(secs)) {
     return static_cast<int64_t>(std::llround(secs * 1000));
   }
-  auto d = ParseDurationMs(s);
+  return ParseDurationMs(s);
+}
+
+Result<int64_t> StepParam(std::string_view s) {
+  auto d = DurationParam(s);
   if (!d.ok())
     return Status::InvalidArgument(
         fmt::format("invalid parameter \"step\": cannot parse \"{}\" to a valid duration", s));
   return d;
 }
 
+// The request's deadline, the optional `timeout` parameter (capped by --query.timeout in
+// the engine) and the client-gone flag bound the query.
+Result<promql::QueryControl> Control(const HttpRequest& req) {
+  promql::QueryControl control{.cancelled = req.cancelled, .deadline = req.deadline};
+  auto timeout = req.Param("timeout");
+  if (!timeout || timeout->empty()) return control;
+  auto ms = DurationParam(*timeout);
+  if (!ms.ok() || *ms <= 0) {
+    return Status::InvalidArgument(fmt::format(
+        "invalid parameter \"timeout\": cannot parse \"{}\" to a valid duration", *timeout));
+  }
+  control.deadline =
+      std::min(control.deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms));
+  return control;
+}
+
+// As Prometheus: any non-empty stats parameter asks for the statistics.
+bool WantStats(const HttpRequest& req) { return !req.Param("stats").value_or("").empty(); }
+
 HttpResponse Instant(const ApiContext& ctx, HttpRequest& req, int64_t now) {
   std::string query;
   if (auto err = CheckQuery(req, &query)) return *err;
   auto t = TimeParam(req, "time", now);
   if (!t.ok()) return StatusResponse(t.status());
-  auto r = ctx.engine->Instant(*ctx.storage, query, *t);
-  if (!r.ok()) return EvalError(r.status());
-  return QueryResponse(*r);
+  auto control = Control(req);
+  if (!control.ok()) return StatusResponse(control.status());
+  auto r = ctx.engine->Instant(*ctx.storage, query, *t, *control);
+  if (!r.ok()) return EvalError(req, query, r.status());
+  return QueryResponse(*r, WantStats(req));
 }
 
 HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
@@ -175,9 +244,11 @@ HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
         "resolution (?step=XX)");
   }
-  auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step);
-  if (!r.ok()) return EvalError(r.status());
-  return QueryResponse(*r);
+  auto control = Control(req);
+  if (!control.ok()) return StatusResponse(control.status());
+  auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step, *control);
+  if (!r.ok()) return EvalError(req, query, r.status());
+  return QueryResponse(*r, WantStats(req));
 }
 
 }  // namespace

@@ -1,6 +1,14 @@
 #include "promql/engine.h"
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -148,6 +156,234 @@ TEST_F(EngineTest, SampleLimit) {
   auto r = small.Instant(*head_, "sum_over_time(m[5m])", 2 * kMin);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+}
+
+// Storage that calls a hook before handing out each series, so tests can slow a query down
+// or cancel it at a known point of its evaluation.
+class HookedQueryable : public storage::Queryable {
+ public:
+  HookedQueryable(storage::Queryable& inner, std::function<void(int)> on_series)
+      : inner_(inner), on_series_(std::move(on_series)) {}
+
+  std::unique_ptr<storage::Querier> NewQuerier(int64_t mint, int64_t maxt) override {
+    return std::make_unique<Querier>(inner_.NewQuerier(mint, maxt), this);
+  }
+  int series_read() const { return read_.load(); }
+
+ private:
+  class Set : public storage::SeriesSet {
+   public:
+    Set(std::unique_ptr<storage::SeriesSet> inner, HookedQueryable* q)
+        : inner_(std::move(inner)), q_(q) {}
+    bool Next() override {
+      if (!inner_->Next()) return false;
+      q_->on_series_(++q_->read_);
+      return true;
+    }
+    const storage::Series& At() const override { return inner_->At(); }
+    Status Err() const override { return inner_->Err(); }
+
+   private:
+    std::unique_ptr<storage::SeriesSet> inner_;
+    HookedQueryable* q_;
+  };
+  class Querier : public storage::Querier {
+   public:
+    Querier(std::unique_ptr<storage::Querier> inner, HookedQueryable* q)
+        : inner_(std::move(inner)), q_(q) {}
+    std::unique_ptr<storage::SeriesSet> Select(bool sorted, const storage::SelectHints* hints,
+                                               const Matchers& matchers) override {
+      return std::make_unique<Set>(inner_->Select(sorted, hints, matchers), q_);
+    }
+    Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                                 const Matchers& matchers) override {
+      return inner_->LabelValues(name, matchers);
+    }
+    Result<std::vector<std::string>> LabelNames(const Matchers& matchers) override {
+      return inner_->LabelNames(matchers);
+    }
+
+   private:
+    std::unique_ptr<storage::Querier> inner_;
+    HookedQueryable* q_;
+  };
+
+  storage::Queryable& inner_;
+  std::function<void(int)> on_series_;
+  std::atomic<int> read_{0};
+};
+
+class EngineLimitsTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    for (int i = 0; i < 100; ++i) {
+      std::vector<std::pair<int64_t, double>> samples;
+      for (int j = 0; j < 120; ++j) samples.emplace_back(j * 15'000, i * 1000 + j);
+      Add({{"__name__", "m"}, {"i", std::to_string(i)}}, samples);
+    }
+  }
+};
+
+TEST_F(EngineLimitsTest, TimeoutStopsASlowEvaluation) {
+  // Each series takes 2 ms to read: 100 series need 200 ms, the timeout is 20 ms.
+  HookedQueryable slow(*head_,
+                       [](int) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); });
+  Engine quick(EngineOptions{.timeout = std::chrono::milliseconds(20)});
+  auto r = quick.Range(slow, "sum(rate(m[5m]))", 0, 30 * kMin, 15'000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsTimeout(r.status())) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), "query timed out in expression evaluation");
+  EXPECT_LT(slow.series_read(), 100);  // it stopped instead of reading on
+  // The same query with time to spare succeeds.
+  auto ok = engine_.Range(slow, "sum(rate(m[5m]))", 0, 30 * kMin, 15'000);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(quick.active(), 0u);  // the slot was given back
+}
+
+TEST_F(EngineLimitsTest, CancellingMidEvaluationStopsTheQuery) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  HookedQueryable q(*head_, [&](int n) {
+    if (n == 10) cancelled->store(true);  // the client goes away while series are read
+  });
+  auto r = engine_.Instant(q, "sum(m)", 29 * kMin, QueryControl{.cancelled = cancelled});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsCancelled(r.status())) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), "query was canceled in expression evaluation");
+  EXPECT_LT(q.series_read(), 15);
+  // Uncancelled, it reads everything and answers.
+  cancelled->store(false);
+  HookedQueryable plain(*head_, [](int) {});
+  auto ok = engine_.Instant(plain, "sum(m)", 29 * kMin, QueryControl{.cancelled = cancelled});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(plain.series_read(), 100);
+}
+
+TEST_F(EngineLimitsTest, CancelledBetweenStepsOfARangeQuery) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  cancelled->store(true);
+  auto r =
+      engine_.Range(*head_, "1 + 1", 0, 100 * kMin, 15'000, QueryControl{.cancelled = cancelled});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsCancelled(r.status()));
+}
+
+TEST_F(EngineLimitsTest, RequestDeadlineAlsoBounds) {
+  auto r = engine_.Instant(*head_, "sum(m)", 29 * kMin,
+                           QueryControl{.deadline = std::chrono::steady_clock::now()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(IsTimeout(r.status())) << r.status().ToString();
+}
+
+TEST_F(EngineLimitsTest, ConcurrencyLimitQueuesAndTimesOutInTheQueue) {
+  Engine one(EngineOptions{.timeout = std::chrono::milliseconds(300), .max_concurrency = 1});
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  HookedQueryable blocking(*head_, [&](int) {
+    if (first.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  Engine* e = &one;
+  auto running = std::async(std::launch::async, [&] {
+    return e->Instant(blocking, "count(m)", 29 * kMin, QueryControl{});
+  });
+  entered.get_future().wait();
+  EXPECT_EQ(one.active(), 1u);
+  // The second query waits for the slot and times out there.
+  auto waiting = one.Instant(*head_, "1", 0);
+  ASSERT_FALSE(waiting.ok());
+  EXPECT_EQ(waiting.status().message(), "query timed out in query queue");
+  // A cancelled one leaves the queue as soon as it notices.
+  auto cancelled = std::make_shared<std::atomic<bool>>(true);
+  auto gone = one.Instant(*head_, "1", 0, QueryControl{.cancelled = cancelled});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().message(), "query was canceled in query queue");
+  EXPECT_EQ(one.queued(), 0u);
+  release.set_value();
+  // The first query was held past its own 300 ms, so it times out as soon as it goes on.
+  auto first_result = running.get();
+  EXPECT_TRUE(IsTimeout(first_result.status())) << first_result.status().ToString();
+  EXPECT_EQ(one.active(), 0u);
+  // With the slot free, a query runs at once.
+  auto now = one.Instant(*head_, "1", 0);
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_GE(now->stats.exec_queue, 0);
+}
+
+TEST_F(EngineLimitsTest, WaitingQueriesAreAdmittedInArrivalOrder) {
+  Engine one(EngineOptions{.timeout = std::chrono::seconds(30), .max_concurrency = 1});
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  HookedQueryable blocking(*head_, [&](int) {
+    if (first.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto recorder = [&](std::string name) {
+    return [&mu, &order, name](int n) {
+      if (n != 1) return;
+      std::lock_guard lock(mu);
+      order.push_back(name);
+    };
+  };
+  HookedQueryable qa(*head_, recorder("a")), qb(*head_, recorder("b")), qc(*head_, recorder("c"));
+  auto holder = std::async(std::launch::async, [&] { return one.Instant(blocking, "sum(m)", 0); });
+  entered.get_future().wait();
+  auto wait_queued = [&](size_t n) {
+    for (int i = 0; i < 2000 && one.queued() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(one.queued(), n);
+  };
+  auto a = std::async(std::launch::async, [&] { return one.Instant(qa, "sum(m)", 29 * kMin); });
+  wait_queued(1);
+  auto b = std::async(std::launch::async, [&] { return one.Instant(qb, "sum(m)", 29 * kMin); });
+  wait_queued(2);
+  auto c = std::async(std::launch::async, [&] { return one.Instant(qc, "sum(m)", 29 * kMin); });
+  wait_queued(3);
+  release.set_value();
+  EXPECT_TRUE(holder.get().ok());
+  EXPECT_TRUE(a.get().ok());
+  EXPECT_TRUE(b.get().ok());
+  EXPECT_TRUE(c.get().ok());
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(one.queued(), 0u);
+  EXPECT_EQ(one.active(), 0u);
+}
+
+TEST_F(EngineLimitsTest, StatsCountTheSamplesSelectorsRead) {
+  // 21 points of each of 100 series lie in [24m, 29m].
+  auto r = engine_.Instant(*head_, "sum(sum_over_time(m[5m]))", 29 * kMin);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stats.total_queryable_samples, 100u * 21);
+  EXPECT_GE(r->stats.peak_samples, 100u * 21);
+  EXPECT_GE(r->stats.exec_total, r->stats.eval_total);
+  EXPECT_GE(r->stats.eval_total, r->stats.inner_eval);
+  // A range query of 3 steps reads one sample per series per step.
+  auto rr = engine_.Range(*head_, "m", 10 * kMin, 12 * kMin, kMin);
+  ASSERT_TRUE(rr.ok()) << rr.status().ToString();
+  EXPECT_EQ(rr->stats.total_queryable_samples, 300u);
+  EXPECT_EQ(rr->stats.peak_samples, 300u);  // the result matrix holds them all at the end
+}
+
+TEST_F(EngineTest, RangeQueryOfOneStepIsAMatrix) {
+  Add({{"__name__", "m"}}, {{0, 1}});
+  auto r = engine_.Range(*head_, "m", kMin, kMin, kMin);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Matrix& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 1u);
+  ASSERT_EQ(m[0].points.size(), 1u);
+  EXPECT_EQ(m[0].points[0].t, kMin);
+  EXPECT_FALSE(engine_.Range(*head_, "\"s\"", kMin, kMin, kMin).ok());
 }
 
 }  // namespace

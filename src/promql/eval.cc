@@ -85,8 +85,19 @@ Labels AbsentLabels(const Expr& arg) {
   return b.Build();
 }
 
+void Evaluator::CheckInterrupt() {
+  if (cancelled_ && cancelled_->load(std::memory_order_relaxed)) {
+    throw EvalError(StatusCode::kCancelled, "query was canceled in expression evaluation");
+  }
+  if (deadline_ != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= deadline_) {
+    throw EvalError(StatusCode::kUnavailable, "query timed out in expression evaluation");
+  }
+}
+
 void Evaluator::AddSamples(uint64_t n) {
   step_samples_ += n;
+  peak_samples_ = std::max(peak_samples_, step_samples_);
   if (step_samples_ > opts_.max_samples) {
     throw EvalError(StatusCode::kResourceExhausted,
                     "query processing would load too many samples into memory in query "
@@ -115,10 +126,12 @@ const std::vector<StoredSeries>& Evaluator::Load(const VectorSelector& vs) {
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
   std::vector<StoredSeries> out;
   while (set->Next()) {
+    CheckInterrupt();
     const auto& s = set->At();
     StoredSeries ss{s.labels(), {}};
     auto sit = s.Iterator();
     while (sit->Next()) {
+      Poll();
       Sample smp = sit->At();
       ss.points.push_back({smp.t, smp.v});
     }
@@ -134,6 +147,7 @@ Vector Evaluator::SelectVector(const VectorSelector& vs, int64_t ts, bool keep_s
   const int64_t ref = AtTime(vs.at, ts) - vs.original_offset_ms;
   Vector out;
   for (const StoredSeries& s : Load(vs)) {
+    Poll();
     auto it = std::upper_bound(s.points.begin(), s.points.end(), ref,
                                [](int64_t t, const Point& p) { return t < p.t; });
     if (it == s.points.begin()) continue;
@@ -141,6 +155,7 @@ Vector Evaluator::SelectVector(const VectorSelector& vs, int64_t ts, bool keep_s
     if (p.t < ref - opts_.lookback_ms || IsStaleNaN(p.v)) continue;
     out.push_back({s.labels, keep_sample_ts ? p.t : ts, p.v});
   }
+  queryable_samples_ += out.size();
   AddSamples(out.size());
   return out;
 }
@@ -151,6 +166,7 @@ Matrix Evaluator::SelectMatrix(const MatrixSelector& ms, int64_t ts) {
   const int64_t mint = maxt - ms.range_ms;
   Matrix out;
   for (const StoredSeries& s : Load(vs)) {
+    Poll();
     auto lo = std::lower_bound(s.points.begin(), s.points.end(), mint,
                                [](const Point& p, int64_t t) { return p.t < t; });
     Series series{s.labels, {}};
@@ -158,6 +174,7 @@ Matrix Evaluator::SelectMatrix(const MatrixSelector& ms, int64_t ts) {
       if (!IsStaleNaN(it->v)) series.points.push_back(*it);
     }
     if (series.points.empty()) continue;
+    queryable_samples_ += series.points.size();
     AddSamples(series.points.size());
     out.push_back(std::move(series));
   }
@@ -173,7 +190,11 @@ Matrix Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts) {
   Matrix out;
   std::unordered_map<Labels, size_t, LabelsHash> index;
   const uint64_t saved = step_samples_;
+  // As Prometheus 2.42, a subquery counts as queryable the points it produces, not what its
+  // inner selectors read.
+  const uint64_t saved_queryable = queryable_samples_;
   for (int64_t t = start; t <= end; t += step) {
+    CheckInterrupt();
     Vector v = EvalVector(*sq.expr, t);
     for (auto& s : v) {
       auto [it, inserted] = index.emplace(s.labels, out.size());
@@ -184,6 +205,7 @@ Matrix Evaluator::EvalSubquery(const SubqueryExpr& sq, int64_t ts) {
   }
   uint64_t total = 0;
   for (const auto& s : out) total += s.points.size();
+  queryable_samples_ = saved_queryable + total;
   AddSamples(total);
   return out;
 }
@@ -385,23 +407,124 @@ struct Bounds {
 
 Status ToStatus(const EvalError& e) { return Status::Error(e.code(), "{}", e.what()); }
 
+constexpr std::string_view kTimedOut = "query timed out in ";
+constexpr std::string_view kCanceled = "query was canceled in ";
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
 }  // namespace
 
+bool IsTimeout(const Status& st) {
+  return st.code() == StatusCode::kUnavailable && st.message().starts_with(kTimedOut);
+}
+
+bool IsCancelled(const Status& st) {
+  return st.code() == StatusCode::kCancelled && st.message().starts_with(kCanceled);
+}
+
+size_t Engine::active() const {
+  std::lock_guard lock(mu_);
+  return active_;
+}
+
+size_t Engine::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+bool Engine::Acquire(const QueryControl& control, std::chrono::steady_clock::time_point deadline,
+                     Status* error) {
+  using Clock = std::chrono::steady_clock;
+  std::unique_lock lock(mu_);
+  if (options_.max_concurrency == 0 || (queue_.empty() && active_ < options_.max_concurrency)) {
+    ++active_;
+    return true;
+  }
+  // Wait in line: a slot goes to the query at the head of the queue.
+  const uint64_t ticket = next_ticket_++;
+  queue_.push_back(ticket);
+  for (;;) {
+    if (queue_.front() == ticket && active_ < options_.max_concurrency) {
+      queue_.pop_front();
+      ++active_;
+      // Another slot may be free for the next in line.
+      slot_freed_.notify_all();
+      return true;
+    }
+    if (control.cancelled && control.cancelled->load()) {
+      *error = Status::Error(StatusCode::kCancelled, "{}query queue", kCanceled);
+    } else if (Clock::now() >= deadline) {
+      *error = Status::Error(StatusCode::kUnavailable, "{}query queue", kTimedOut);
+    } else {
+      // Cancellation is a flag, not a notification: look at it every few milliseconds.
+      slot_freed_.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(5)));
+      continue;
+    }
+    queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
+    slot_freed_.notify_all();  // the one behind may now be at the head
+    return false;
+  }
+}
+
+void Engine::Release() {
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+  }
+  slot_freed_.notify_all();
+}
+
 Result<QueryResult> Engine::Range(storage::Queryable& q, std::string_view query, int64_t start,
-                                  int64_t end, int64_t step) {
+                                  int64_t end, int64_t step, const QueryControl& control) {
+  return Exec(q, query, start, end, step, false, control);
+}
+
+Result<QueryResult> Engine::Instant(storage::Queryable& q, std::string_view query, int64_t t_ms,
+                                    const QueryControl& control) {
+  return Exec(q, query, t_ms, t_ms, 1, true, control);
+}
+
+Result<QueryResult> Engine::Exec(storage::Queryable& q, std::string_view query, int64_t start,
+                                 int64_t end, int64_t step, bool instant,
+                                 const QueryControl& control) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point arrived = Clock::now();
   if (step <= 0 || end < start) {
     return Status::InvalidArgument("invalid range query: need step > 0 and end >= start");
   }
   auto parsed = ParseExpr(query);
   if (!parsed.ok()) return parsed.status();
   const Expr& root = **parsed;
-  const bool instant = start == end;
   if (!instant && root.Type() != ValueType::kScalar && root.Type() != ValueType::kVector) {
     return Status::InvalidArgument(
         fmt::format("invalid expression type \"{}\" for range query, must be Scalar or "
                     "instant Vector",
                     DocumentedType(root.Type())));
   }
+  Clock::time_point deadline = control.deadline;
+  if (options_.timeout.count() > 0 && options_.timeout < Clock::time_point::max() - arrived) {
+    deadline =
+        std::min(deadline, arrived + std::chrono::duration_cast<Clock::duration>(options_.timeout));
+  }
+  Status queue_error;
+  if (!Acquire(control, deadline, &queue_error)) return queue_error;
+  struct SlotGuard {
+    Engine* e;
+    ~SlotGuard() { e->Release(); }
+  } slot{this};
+  const Clock::time_point admitted = Clock::now();
+
+  QueryResult result;
+  QueryStats& st = result.stats;
+  st.exec_queue = Seconds(admitted - arrived);
+  auto finish = [&](Clock::time_point eval_end, Clock::time_point sorted) {
+    st.result_sort = Seconds(sorted - eval_end);
+    st.eval_total = Seconds(sorted - admitted);
+    st.exec_total = Seconds(Clock::now() - arrived);
+  };
+
   Bounds b;
   b.start = start;
   b.end = end;
@@ -410,18 +533,27 @@ Result<QueryResult> Engine::Range(storage::Queryable& q, std::string_view query,
   b.Walk(root, start, end);
   if (b.mint > b.maxt) b.mint = b.maxt = start;
   auto querier = q.NewQuerier(b.mint, b.maxt);
-  QueryResult result;
   Evaluator ev(options_, *querier, start, end, result.warnings);
   ev.SetHints(std::move(b.hints));
+  ev.SetLimits(control, deadline);
+  const Clock::time_point prepared = Clock::now();
+  st.query_preparation = Seconds(prepared - admitted);
   try {
+    ev.CheckInterrupt();
     if (instant) {
       result.value = ev.Eval(root, start);
+      const Clock::time_point done = Clock::now();
+      st.inner_eval = Seconds(done - prepared);
+      st.total_queryable_samples = ev.queryable_samples();
+      st.peak_samples = ev.peak_samples();
+      finish(done, done);
       return result;
     }
     Matrix out;
     std::unordered_map<Labels, size_t, LabelsHash> index;
     uint64_t total = 0;
     for (int64_t t = start; t <= end; t += step) {
+      ev.CheckInterrupt();
       ev.BeginStep();
       Value v = ev.Eval(root, t);
       auto add = [&](Labels l, double val) {
@@ -439,18 +571,20 @@ Result<QueryResult> Engine::Range(storage::Queryable& q, std::string_view query,
       } else {
         for (auto& smp : std::get<Vector>(v)) add(std::move(smp.labels), smp.v);
       }
+      if (end - t < step) break;  // t + step would pass end (or overflow)
     }
+    const Clock::time_point evaluated = Clock::now();
+    st.inner_eval = Seconds(evaluated - prepared);
+    st.total_queryable_samples = ev.queryable_samples();
+    st.peak_samples = std::max<uint64_t>(ev.peak_samples(), total);
     std::sort(out.begin(), out.end(),
               [](const Series& a, const Series& c) { return a.labels < c.labels; });
     result.value = std::move(out);
+    finish(evaluated, Clock::now());
     return result;
   } catch (const EvalError& e) {
     return ToStatus(e);
   }
-}
-
-Result<QueryResult> Engine::Instant(storage::Queryable& q, std::string_view query, int64_t t_ms) {
-  return Range(q, query, t_ms, t_ms, 1);
 }
 
 }  // namespace zw::promql

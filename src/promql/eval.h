@@ -3,6 +3,7 @@
 // function implementation table). Not a public API.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -81,6 +82,19 @@ class Evaluator {
             std::vector<std::string>& warnings)
       : opts_(opts), querier_(querier), start_(start), end_(end), warnings_(warnings) {}
 
+  // Stop with "query timed out" after `deadline` and "query was canceled" once
+  // control.cancelled is raised. Checked by Interrupted() and, cheaply, by Poll().
+  void SetLimits(const QueryControl& control, std::chrono::steady_clock::time_point deadline) {
+    cancelled_ = control.cancelled;
+    deadline_ = deadline;
+  }
+  // Throws if the query was cancelled or its deadline passed.
+  void CheckInterrupt();
+  // CheckInterrupt every 256th call: for inner loops.
+  void Poll() {
+    if ((++polls_ & 255) == 0) CheckInterrupt();
+  }
+
   // The value of `e` at time `ts`.
   Value Eval(const Expr& e, int64_t ts);
   // Evaluates to a vector or throws (for arguments known to be instant vectors).
@@ -99,6 +113,10 @@ class Evaluator {
   const EngineOptions& options() const { return opts_; }
   void AddSamples(uint64_t n);
   void BeginStep() { step_samples_ = 0; }
+  // Samples read by selectors so far (a subquery counts the points it produces, as in
+  // Prometheus 2.42), and the most held for one step.
+  uint64_t queryable_samples() const { return queryable_samples_; }
+  uint64_t peak_samples() const { return peak_samples_; }
   // What each selector will read, passed to Select (computed with the querier's range).
   void SetHints(std::unordered_map<const VectorSelector*, storage::SelectHints> hints) {
     hints_ = std::move(hints);
@@ -120,6 +138,11 @@ class Evaluator {
   std::unordered_map<const VectorSelector*, std::vector<StoredSeries>> cache_;
   std::unordered_map<const VectorSelector*, storage::SelectHints> hints_;
   uint64_t step_samples_ = 0;
+  uint64_t peak_samples_ = 0;
+  uint64_t queryable_samples_ = 0;
+  std::shared_ptr<const std::atomic<bool>> cancelled_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  uint32_t polls_ = 0;
 };
 
 }  // namespace zw::promql

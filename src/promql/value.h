@@ -45,10 +45,27 @@ using Value = std::variant<Scalar, String, Vector, Matrix>;
 
 ValueType TypeOf(const Value& v);
 
+// What a query cost, as Prometheus 2.42's stats=all reports it (promql/stats).
+struct QueryStats {
+  // Seconds.
+  double eval_total = 0;         // preparation + inner evaluation + result sort
+  double result_sort = 0;        // sorting the range result's series
+  double query_preparation = 0;  // parsing-independent setup: bounds, querier
+  double inner_eval = 0;         // evaluating the expression
+  double exec_queue = 0;         // waiting for a concurrency slot
+  double exec_total = 0;         // queue + evaluation
+  // Samples read by selectors, summed over every step (a vector selector counts the one
+  // sample it takes per series, a range selector every point in its window), and the most
+  // samples held for one step at once.
+  uint64_t total_queryable_samples = 0;
+  uint64_t peak_samples = 0;
+};
+
 // What a query returns: the value and the warnings that did not stop it.
 struct QueryResult {
   Value value;
   std::vector<std::string> warnings;
+  QueryStats stats;
 };
 
 }  // namespace zw::promql

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -332,6 +333,103 @@ Status Compare(const EvalCmd& cmd, const InstantResult& got) {
   return Status::Ok();
 }
 
+namespace {
+
+bool SameValue(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return a == b;
+}
+
+std::string Describe(const Labels& l) { return l.ToString(); }
+
+}  // namespace
+
+Status CrossCheck(const RangeResult& range, int64_t start, int64_t step,
+                  const std::vector<InstantResult>& instants) {
+  // Every (labels, time) the instant queries produced, to be matched off by the range.
+  std::map<std::pair<Labels, int64_t>, double> want;
+  for (size_t i = 0; i < instants.size(); ++i) {
+    const int64_t t = start + static_cast<int64_t>(i) * step;
+    const InstantResult& r = instants[i];
+    if (r.is_scalar) {
+      want[{Labels(), t}] = r.scalar;
+      continue;
+    }
+    for (const auto& [l, v] : r.vector) want[{l, t}] = v;
+  }
+  for (const RangeSeries& s : range) {
+    for (const auto& [t, v] : s.points) {
+      auto it = want.find({s.labels, t});
+      if (it == want.end()) {
+        return Status::InvalidArgument(fmt::format(
+            "range mode: extra point {} {} at {} that the instant query at that time lacks",
+            Describe(s.labels), v, t));
+      }
+      if (!SameValue(it->second, v)) {
+        return Status::InvalidArgument(
+            fmt::format("range mode: {} at {} is {}, the instant query gives {}",
+                        Describe(s.labels), t, v, it->second));
+      }
+      want.erase(it);
+    }
+  }
+  if (!want.empty()) {
+    const auto& [key, v] = *want.begin();
+    return Status::InvalidArgument(
+        fmt::format("range mode: missing {} {} at {}", Describe(key.first), v, key.second));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The range-mode cross-check of one successful eval: start = end = its time, then three
+// steps ending at its time.
+Status RangeAgrees(const Engine& engine, const EvalCmd& ev, const InstantResult& instant) {
+  auto one = engine.range(ev.expr, ev.at_ms, ev.at_ms, engine.cross_step_ms);
+  if (!one.ok()) return Status::InvalidArgument("range mode failed: " + one.status().message());
+  if (Status st = CrossCheck(*one, ev.at_ms, engine.cross_step_ms, {instant}); !st.ok()) {
+    return Status::InvalidArgument("start = end: " + st.message());
+  }
+  // `@ start()` and `@ end()` mean the range's ends, which differ from each step's time:
+  // only the one-step range can agree with the instant queries.
+  if (ev.expr.find("start()") != std::string::npos || ev.expr.find("end()") != std::string::npos) {
+    return Status::Ok();
+  }
+  const int64_t step = engine.cross_step_ms;
+  const int64_t start = ev.at_ms - 2 * step;
+  std::vector<InstantResult> instants;
+  Status instant_error;
+  for (int i = 0; i < 3 && instant_error.ok(); ++i) {
+    auto r = engine.eval(ev.expr, start + i * step);
+    if (r.ok()) {
+      instants.push_back(std::move(*r));
+    } else {
+      instant_error = r.status();
+    }
+  }
+  auto three = engine.range(ev.expr, start, ev.at_ms, step);
+  if (!instant_error.ok()) {
+    // An error at an earlier step (e.g. duplicate series there) must fail the range too.
+    if (three.ok()) {
+      return Status::InvalidArgument(
+          "3 steps: the range query succeeded but an instant query "
+          "in it failed: " +
+          instant_error.message());
+    }
+    return Status::Ok();
+  }
+  if (!three.ok()) {
+    return Status::InvalidArgument("3-step range failed: " + three.status().message());
+  }
+  if (Status st = CrossCheck(*three, start, step, instants); !st.ok()) {
+    return Status::InvalidArgument("3 steps: " + st.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 RunReport RunScript(const std::vector<Command>& script, std::string_view file,
                     const Engine& engine) {
   RunReport report;
@@ -362,6 +460,14 @@ RunReport RunScript(const std::vector<Command>& script, std::string_view file,
       if (Status st = Compare(ev, *r); !st.ok()) {
         fail(ev.line, ev.expr, st.message());
         continue;
+      }
+      if (engine.range) {
+        Status st = RangeAgrees(engine, ev, *r);
+        if (!st.ok()) {
+          fail(ev.line, ev.expr, st.message());
+          continue;
+        }
+        ++report.cross_checked;
       }
       ++report.passed;
     }

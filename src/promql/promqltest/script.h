@@ -81,15 +81,38 @@ struct InstantResult {
 // The error says which sample differs.
 Status Compare(const EvalCmd& cmd, const InstantResult& got);
 
+// What an engine returned for a range query: series and their points.
+struct RangeSeries {
+  Labels labels;  // empty for a scalar expression
+  std::vector<std::pair<int64_t, double>> points;
+};
+using RangeResult = std::vector<RangeSeries>;
+
+// Checks that a range query agrees with instant queries, as Prometheus's later test runner
+// does: `range` is the result from start to end by step and `instants` the instant results
+// at start, start+step, ..., end. Every point must equal the instant value at its time
+// (bit for bit, NaN equals NaN, same label sets, no extra or missing points).
+Status CrossCheck(const RangeResult& range, int64_t start, int64_t step,
+                  const std::vector<InstantResult>& instants);
+
 // Runs a whole script. `fresh` returns empty storage (for the start and each clear);
-// `eval` runs one instant query at a time against it.
+// `eval` runs one instant query at a time against it. When `range` is set, every eval
+// whose instant query succeeds with a vector or scalar is also run as a range query with
+// start = end = its time and as a 3-step range ending at its time (step `cross_step_ms`;
+// not for `@ start()`/`@ end()`, which name the range's ends), and both must agree with the
+// instant queries (CrossCheck). An instant error within the 3 steps must fail the range.
 struct Engine {
   std::function<storage::Appendable&()> fresh;
   std::function<Result<InstantResult>(const std::string& expr, int64_t at_ms)> eval;
+  std::function<Result<RangeResult>(const std::string& expr, int64_t start, int64_t end,
+                                    int64_t step)>
+      range;
+  int64_t cross_step_ms = 60'000;
 };
 struct RunReport {
   int evals = 0;
   int passed = 0;
+  int cross_checked = 0;              // evals also checked in range mode
   std::vector<std::string> failures;  // "<file>:<line>: <expr>: <why>"
 };
 RunReport RunScript(const std::vector<Command>& script, std::string_view file_name,

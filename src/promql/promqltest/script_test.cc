@@ -163,6 +163,62 @@ TEST(PromqlTestRunner, LoadsAndRunsAgainstRealStorage) {
   EXPECT_EQ(rep.passed, 4) << (rep.failures.empty() ? "" : rep.failures[0]);
 }
 
+TEST(PromqlTestCrossCheck, RangeMustMatchEveryInstantStep) {
+  const Labels a{{"x", "a"}}, b{{"x", "b"}};
+  InstantResult at0, at1;
+  at0.vector = {{a, 1}, {b, 2}};
+  at1.vector = {{a, std::nan("")}};
+  RangeResult range = {{a, {{0, 1}, {60, std::nan("")}}}, {b, {{0, 2}}}};
+  EXPECT_TRUE(CrossCheck(range, 0, 60, {at0, at1}).ok());
+  // A different value, an extra point, a missing point and wrong labels are all caught.
+  RangeResult other = {{a, {{0, 1}, {60, 5}}}, {b, {{0, 2}}}};
+  EXPECT_FALSE(CrossCheck(other, 0, 60, {at0, at1}).ok());
+  RangeResult extra = {{a, {{0, 1}, {60, std::nan("")}}}, {b, {{0, 2}, {60, 2}}}};
+  EXPECT_FALSE(CrossCheck(extra, 0, 60, {at0, at1}).ok());
+  RangeResult missing = {{a, {{0, 1}, {60, std::nan("")}}}};
+  EXPECT_FALSE(CrossCheck(missing, 0, 60, {at0, at1}).ok());
+  RangeResult relabelled = {{a, {{0, 1}, {60, std::nan("")}}}, {Labels{{"x", "c"}}, {{0, 2}}}};
+  EXPECT_FALSE(CrossCheck(relabelled, 0, 60, {at0, at1}).ok());
+  // A scalar is one series without labels.
+  InstantResult scalar;
+  scalar.is_scalar = true;
+  scalar.scalar = 7;
+  EXPECT_TRUE(CrossCheck({{Labels(), {{0, 7}}}}, 0, 60, {scalar}).ok());
+  EXPECT_FALSE(CrossCheck({{Labels(), {{0, 8}}}}, 0, 60, {scalar}).ok());
+}
+
+TEST(PromqlTestRunner, RangeModeDisagreementIsAFailure) {
+  auto script = ParseScript(kScript, "x.test");
+  ASSERT_TRUE(script.ok());
+  std::unique_ptr<tsdb::Head> head;
+  Engine engine;
+  engine.fresh = [&]() -> storage::Appendable& {
+    head = std::move(tsdb::Head::Open({})).value();
+    return *head;
+  };
+  engine.eval = [&](const std::string& expr, int64_t at) { return TinyEngine(*head, expr, at); };
+  // A broken range mode: every point is off by one.
+  engine.range = [&](const std::string& expr, int64_t start, int64_t end,
+                     int64_t step) -> Result<RangeResult> {
+    RangeResult out;
+    for (int64_t t = start; t <= end; t += step) {
+      auto r = TinyEngine(*head, expr, t);
+      if (!r.ok()) return r.status();
+      if (r->is_scalar) {
+        out.push_back({Labels(), {{t, r->scalar + 1}}});
+        continue;
+      }
+      for (auto& [l, v] : r->vector) out.push_back({l, {{t, v + 1}}});
+    }
+    return out;
+  };
+  RunReport rep = RunScript(*script, "x.test", engine);
+  EXPECT_EQ(rep.passed, 1);  // only the eval_fail, which has no range mode
+  EXPECT_EQ(rep.cross_checked, 0);
+  ASSERT_EQ(rep.failures.size(), 3u);
+  EXPECT_NE(rep.failures[0].find("range mode"), std::string::npos) << rep.failures[0];
+}
+
 std::filesystem::path SharedScripts() {
   const char* src = std::getenv("ZW_SOURCE_DIR");
   return std::filesystem::path(src ? src : ".") / ".." / "shared" / "data" / "promqltest-v2.42";
