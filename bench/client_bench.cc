@@ -115,29 +115,36 @@ void BM_FamilyWithLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_FamilyWithLookup);
 
-// Scrape cost: ExpositionText() of a registry holding state.range(0) counter series, or
-// state.range(0) / 10 histogram series (default buckets: 14 lines each).
+// Scrape cost: the exposition of a registry holding state.range(0) counter series, or
+// state.range(0) / 10 histogram series (default buckets: 14 lines each); counters in text
+// 0.0.4 (range(1) = 0) or OpenMetrics 1.0 (range(1) = 1).
 void BM_ExpositionCounters(benchmark::State& state) {
   zenwatch::Registry registry;
   auto& family = registry.AddCounter("http_requests_total", "Requests served.",
                                      {"handler", "instance", "code"});
   for (int i = 0; i < state.range(0); ++i) {
     family
-        .With({{"handler", "/api/v1/handler_" + std::to_string(i % 100)},
-               {"instance", "10.0." + std::to_string(i / 400 % 256) + "." + std::to_string(i % 4)},
+        .With({{"handler", "/api/v1/handler_" + std::to_string(i % 1000)},
+               {"instance", "10.0." + std::to_string(i / 1000 % 256) + ".1"},
                {"code", std::to_string(200 + i % 5)}})
         .Inc(i);
   }
+  const auto format = state.range(1) == 0 ? zenwatch::ExpositionFormat::kPrometheusText
+                                          : zenwatch::ExpositionFormat::kOpenMetrics;
   std::size_t bytes = 0;
   for (auto _ : state) {
-    std::string text = registry.ExpositionText();
+    std::string text = registry.Exposition(format);
     bytes = text.size();
     benchmark::DoNotOptimize(text.data());
   }
   state.counters["bytes"] = static_cast<double>(bytes);
-  state.counters["series"] = static_cast<double>(state.range(0));
+  state.counters["series"] = static_cast<double>(registry.Collect()[0].samples.size());
 }
-BENCHMARK(BM_ExpositionCounters)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ExpositionCounters)
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->ArgNames({"series", "openmetrics"})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ExpositionHistograms(benchmark::State& state) {
   zenwatch::Registry registry;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "zenwatch/family.h"
+#include "zenwatch/openmetrics_format.h"
 #include "zenwatch/snapshot.h"
 #include "zenwatch/types.h"
 
@@ -54,10 +55,17 @@ class Registry {
   void AddCollector(std::string_view name, std::string_view help, MetricType type,
                     std::function<void(std::vector<Sample>&)> fn);
 
+  // Declares the OpenMetrics unit of family `name` (registered or not yet). REQUIRES, else
+  // std::invalid_argument: unit is [a-zA-Z0-9_:]+ and the family name (without a counter's
+  // "_total") ends in "_<unit>", as OpenMetrics demands.
+  void SetUnit(std::string_view name, std::string_view unit);
+
   // Every family with at least one series, sorted by name; series sorted by label values.
   std::vector<MetricFamilySnapshot> Collect() const;
   // Collect() in the Prometheus text format 0.0.4 (see text_format.h).
   std::string ExpositionText() const;
+  // Collect() in `format` (openmetrics_format.h); serve with ContentType(format).
+  std::string Exposition(ExpositionFormat format) const;
 
  private:
   template <typename T>
@@ -71,7 +79,8 @@ class Registry {
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<detail::FamilyBase>, std::less<>> families_;
-  std::set<std::string, std::less<>> exposed_names_;  // every series name any family writes
+  std::set<std::string, std::less<>> exposed_names_;       // every series name any family writes
+  std::map<std::string, std::string, std::less<>> units_;  // family name -> unit
 };
 
 }  // namespace zenwatch

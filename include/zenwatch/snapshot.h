@@ -31,6 +31,7 @@ struct MetricFamilySnapshot {
   MetricType type = MetricType::kUntyped;
   std::vector<Sample> samples;
   std::vector<HistogramSample> histograms;
+  std::string unit;  // OpenMetrics unit, e.g. "seconds"; "" for none
 };
 
 }  // namespace zenwatch

@@ -103,7 +103,14 @@ HttpResponse Targets(const ApiContext& ctx, HttpRequest& req) {
   }
   w.EndArray();
   w.Key("droppedTargets");
-  w.StartArray();  // nothing is dropped until relabelling lands
+  w.StartArray();
+  if (state != "active" && ctx.dropped_targets) {
+    for (const scrape::TargetInfo& t : ctx.dropped_targets()) {
+      w.StartObject();
+      LabelObject(w, "discoveredLabels", t.discovered_labels);
+      w.EndObject();
+    }
+  }
   w.EndArray();
   w.EndObject();
   return SuccessResponse({buf.GetString(), buf.GetSize()});

@@ -9,6 +9,7 @@
 #include "api/params.h"
 #include "core/names.h"
 #include "core/time.h"
+#include "zenwatch/openmetrics_format.h"
 
 namespace zw::api {
 
@@ -138,8 +139,15 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx) {
     }
     return LabelsOrValues(ctx, req, &name);
   });
-  router.Add("GET", "/metrics", [ctx](HttpRequest&) {
+  router.Add("GET", "/metrics", [ctx](HttpRequest& req) {
     HttpResponse resp;
+    auto format = zenwatch::NegotiateExpositionFormat(req.Header("accept").value_or(""));
+    if (req.Param("format").value_or("") == "text") format = zenwatch::ExpositionFormat::kPrometheusText;
+    if (format == zenwatch::ExpositionFormat::kOpenMetrics && ctx.self_metrics_openmetrics) {
+      resp.content_type = std::string(zenwatch::ContentType(format));
+      resp.body = ctx.self_metrics_openmetrics();
+      return resp;
+    }
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
     resp.body = ctx.self_metrics ? ctx.self_metrics() : std::string();
     return resp;

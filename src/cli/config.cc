@@ -31,4 +31,20 @@ Result<std::string> LoadConfigFile(const std::string& path) {
   return text;
 }
 
+Result<scrape::Config> LoadScrapeConfig(const std::string& path, const std::string& self_address) {
+  std::string text;
+  if (!path.empty()) {
+    auto loaded = LoadConfigFile(path);
+    if (!loaded.ok()) return loaded.status();
+    text = std::move(loaded).value();
+  }
+  auto config = scrape::ParseConfig(text);
+  if (!config.ok())
+    return Status::InvalidArgument("--config " + path + ": " + config.status().message());
+  bool has_self = false;
+  for (const auto& job : config->scrape_configs) has_self = has_self || job.job_name == "zenwatch";
+  if (!has_self) config->scrape_configs.push_back(scrape::SelfScrapeConfig(self_address));
+  return config;
+}
+
 }  // namespace zw::cli

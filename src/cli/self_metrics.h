@@ -19,6 +19,9 @@ class SelfMetrics {
   SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push);
 
   std::string Exposition() const { return registry_.ExpositionText(); }
+  std::string ExpositionOpenMetrics() const {
+    return registry_.Exposition(zenwatch::ExpositionFormat::kOpenMetrics);
+  }
   void ObserveRequest(std::string_view route, unsigned status, double seconds);
   // Called by the WAL after each fsync.
   void ObserveFsync(double seconds) { fsync_->Observe(seconds); }

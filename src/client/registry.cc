@@ -167,10 +167,12 @@ void Registry::AddCollector(std::string_view name, std::string_view help, Metric
 
 std::vector<MetricFamilySnapshot> Registry::Collect() const {
   std::vector<const detail::FamilyBase*> families;
+  std::map<std::string, std::string, std::less<>> units;
   {
     std::lock_guard lock(mu_);
     families.reserve(families_.size());
     for (const auto& [name, family] : families_) families.push_back(family.get());
+    units = units_;
   }
   std::vector<MetricFamilySnapshot> out;
   out.reserve(families.size());
@@ -179,6 +181,7 @@ std::vector<MetricFamilySnapshot> Registry::Collect() const {
     snapshot.name = family->Name();
     snapshot.help = family->Help();
     snapshot.type = family->Type();
+    if (auto u = units.find(snapshot.name); u != units.end()) snapshot.unit = u->second;
     family->Collect(snapshot);
     if (snapshot.samples.empty() && snapshot.histograms.empty()) continue;
     out.push_back(std::move(snapshot));
@@ -187,5 +190,27 @@ std::vector<MetricFamilySnapshot> Registry::Collect() const {
 }
 
 std::string Registry::ExpositionText() const { return TextFormat(Collect()); }
+
+std::string Registry::Exposition(ExpositionFormat format) const {
+  return format == ExpositionFormat::kOpenMetrics ? OpenMetrics(Collect()) : ExpositionText();
+}
+
+void Registry::SetUnit(std::string_view name, std::string_view unit) {
+  internal::CheckMetricName(name);
+  if (unit.empty() || unit.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789_:") != std::string_view::npos) {
+    Throw("unit \"" + std::string(unit) + "\" of metric " + std::string(name) +
+          " must be [a-zA-Z0-9_:]+");
+  }
+  std::string_view family = name;
+  if (family.ends_with("_total")) family.remove_suffix(6);
+  std::string suffix = "_" + std::string(unit);
+  if (!family.ends_with(suffix)) {
+    Throw("metric " + std::string(name) + " must end in \"" + suffix + "\" to have unit " +
+          std::string(unit));
+  }
+  std::lock_guard lock(mu_);
+  units_[std::string(name)] = std::string(unit);
+}
 
 }  // namespace zenwatch

@@ -64,13 +64,13 @@ TEST(SampleValueTest, EveryFiniteValueRoundTrips) {
 }
 
 TEST(TextFormatTest, HelpEscapesBackslashAndNewline) {
-  MetricFamilySnapshot f{"m", "a \\ b\nc \"quoted\"", MetricType::kGauge, {{{}, 1}}, {}};
+  MetricFamilySnapshot f{"m", "a \\ b\nc \"quoted\"", MetricType::kGauge, {{{}, 1}}, {}, ""};
   EXPECT_EQ(TextFormat({&f, 1}), "# HELP m a \\\\ b\\nc \"quoted\"\n# TYPE m gauge\nm 1\n");
 }
 
 TEST(TextFormatTest, LabelValuesEscapeBackslashQuoteAndNewline) {
   MetricFamilySnapshot f{
-      "m", "", MetricType::kUntyped, {{{{"path", "C:\\dir\\\"x\"\nend"}, {"e", ""}}, 2}}, {}};
+      "m", "", MetricType::kUntyped, {{{{"path", "C:\\dir\\\"x\"\nend"}, {"e", ""}}, 2}}, {}, ""};
   EXPECT_EQ(TextFormat({&f, 1}),
             "# TYPE m untyped\nm{path=\"C:\\\\dir\\\\\\\"x\\\"\\nend\",e=\"\"} 2\n");
 }

@@ -1,5 +1,7 @@
 #include "scrape/config.h"
 
+#include <strings.h>
+
 #include <set>
 
 #include <fmt/format.h>
@@ -27,9 +29,9 @@ Status ParseStatic(const YAML::Node& n, const std::string& where, StaticConfig& 
         return Status::InvalidArgument(where + ".targets: must be a list");
       for (const auto& t : kv.second) {
         std::string addr = t.as<std::string>();
-        size_t colon = addr.rfind(':');
-        if (addr.empty() || addr.find('/') != std::string::npos || colon == std::string::npos ||
-            colon + 1 == addr.size()) {
+        // A missing port is allowed (relabelling may move the address elsewhere, e.g. into
+        // __param_target); a target left without one is scraped on the scheme's port.
+        if (addr.empty() || addr.find('/') != std::string::npos || addr.back() == ':') {
           return Status::InvalidArgument(
               fmt::format("{}.targets: \"{}\" is not host:port", where, addr));
         }
@@ -45,6 +47,103 @@ Status ParseStatic(const YAML::Node& n, const std::string& where, StaticConfig& 
         }
         out.labels.emplace_back(name, l.second.as<std::string>());
       }
+    } else {
+      return Status::InvalidArgument(fmt::format("{}: unknown field \"{}\"", where, key));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseFileSd(const YAML::Node& n, const std::string& where, FileSdConfig& out) {
+  if (!n.IsMap()) return Status::InvalidArgument(where + ": must be a mapping");
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "files") {
+      if (!kv.second.IsSequence()) return Status::InvalidArgument(where + ".files: must be a list");
+      for (const auto& f : kv.second) {
+        std::string path = f.as<std::string>();
+        size_t slash = path.rfind('/');
+        std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+        if (dir.find_first_of("*?[") != std::string::npos) {
+          return Status::InvalidArgument(fmt::format(
+              "{}.files: \"{}\": a glob may only be in the last path element", where, path));
+        }
+        std::string_view p = path;
+        if (!p.ends_with(".json") && !p.ends_with(".yml") && !p.ends_with(".yaml")) {
+          return Status::InvalidArgument(
+              fmt::format("{}.files: \"{}\" must end in .json, .yml or .yaml", where, path));
+        }
+        out.files.push_back(std::move(path));
+      }
+    } else if (key == "refresh_interval") {
+      auto d = Duration(kv.second, where + ".refresh_interval");
+      if (!d.ok()) return d.status();
+      out.refresh_interval_ms = *d;
+    } else {
+      return Status::InvalidArgument(fmt::format("{}: unknown field \"{}\"", where, key));
+    }
+  }
+  if (out.files.empty()) return Status::InvalidArgument(where + ": files is required");
+  return Status::Ok();
+}
+
+Status ParseBasicAuth(const YAML::Node& n, const std::string& where, BasicAuth& out) {
+  if (!n.IsMap()) return Status::InvalidArgument(where + ": must be a mapping");
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "username") {
+      out.username = kv.second.as<std::string>();
+    } else if (key == "password") {
+      out.password = kv.second.as<std::string>();
+    } else if (key == "password_file") {
+      out.password_file = kv.second.as<std::string>();
+    } else {
+      return Status::InvalidArgument(fmt::format("{}: unknown field \"{}\"", where, key));
+    }
+  }
+  if (!out.password.empty() && !out.password_file.empty())
+    return Status::InvalidArgument(where + ": at most one of password and password_file");
+  return Status::Ok();
+}
+
+Status ParseAuthorization(const YAML::Node& n, const std::string& where, Authorization& out) {
+  if (!n.IsMap()) return Status::InvalidArgument(where + ": must be a mapping");
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "type") {
+      out.type = kv.second.as<std::string>();
+    } else if (key == "credentials") {
+      out.credentials = kv.second.as<std::string>();
+    } else if (key == "credentials_file") {
+      out.credentials_file = kv.second.as<std::string>();
+    } else {
+      return Status::InvalidArgument(fmt::format("{}: unknown field \"{}\"", where, key));
+    }
+  }
+  if (out.type.empty()) out.type = "Bearer";
+  if (out.type.find_first_of(" \t\r\n") != std::string::npos)
+    return Status::InvalidArgument(where + ": type must be one word");
+  // As Prometheus: basic credentials belong in basic_auth.
+  if (out.type.size() == 5 && strncasecmp(out.type.c_str(), "basic", 5) == 0)
+    return Status::InvalidArgument(where + ": type Basic is not allowed, use basic_auth");
+  if (!out.credentials.empty() && !out.credentials_file.empty())
+    return Status::InvalidArgument(where + ": at most one of credentials and credentials_file");
+  return Status::Ok();
+}
+
+Status ParseTls(const YAML::Node& n, const std::string& where, TlsConfig& out) {
+  if (!n.IsMap()) return Status::InvalidArgument(where + ": must be a mapping");
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "ca_file") {
+      out.ca_file = kv.second.as<std::string>();
+    } else if (key == "server_name") {
+      out.server_name = kv.second.as<std::string>();
+    } else if (key == "insecure_skip_verify") {
+      out.insecure_skip_verify = kv.second.as<bool>();
+    } else if (key == "cert_file" || key == "key_file") {
+      return Status::InvalidArgument(where + ": " + key +
+                                     ": client certificates are not supported");
     } else {
       return Status::InvalidArgument(fmt::format("{}: unknown field \"{}\"", where, key));
     }
@@ -81,9 +180,9 @@ Status ParseJob(const YAML::Node& n, const std::string& at, const Config& global
       }
     } else if (key == "scheme") {
       job.scheme = v.as<std::string>();
-      if (job.scheme != "http") {
+      if (job.scheme != "http" && job.scheme != "https") {
         return Status::InvalidArgument(where + ": scheme \"" + job.scheme +
-                                       "\" is not supported yet (only http)");
+                                       "\" is not valid (http or https)");
       }
     } else if (key == "params") {
       if (!v.IsMap()) return Status::InvalidArgument(where + ": params must be a mapping of lists");
@@ -105,13 +204,41 @@ Status ParseJob(const YAML::Node& n, const std::string& at, const Config& global
         ZW_RETURN_IF_ERROR(ParseStatic(v[i], fmt::format("{}: static_configs[{}]", where, i), sc));
         job.static_configs.push_back(std::move(sc));
       }
-    } else if (key == "file_sd_configs" || key == "relabel_configs" ||
-               key == "metric_relabel_configs" || key == "basic_auth" || key == "authorization") {
-      return Status::InvalidArgument(where + ": " + key + " is not supported yet");
+    } else if (key == "file_sd_configs") {
+      if (!v.IsSequence())
+        return Status::InvalidArgument(where + ": file_sd_configs must be a list");
+      for (size_t i = 0; i < v.size(); ++i) {
+        FileSdConfig fc;
+        ZW_RETURN_IF_ERROR(ParseFileSd(v[i], fmt::format("{}: file_sd_configs[{}]", where, i), fc));
+        job.file_sd_configs.push_back(std::move(fc));
+      }
+    } else if (key == "relabel_configs" || key == "metric_relabel_configs") {
+      auto rc = ParseRelabelConfigs(v);
+      if (!rc.ok())
+        return Status::InvalidArgument(where + ": " + key + ": " + rc.status().message());
+      (key == "relabel_configs" ? job.relabel_configs : job.metric_relabel_configs) =
+          std::move(rc).value();
+    } else if (key == "basic_auth") {
+      BasicAuth b;
+      ZW_RETURN_IF_ERROR(ParseBasicAuth(v, where + ": basic_auth", b));
+      job.basic_auth = std::move(b);
+    } else if (key == "authorization") {
+      Authorization a;
+      ZW_RETURN_IF_ERROR(ParseAuthorization(v, where + ": authorization", a));
+      job.authorization = std::move(a);
+    } else if (key == "tls_config") {
+      ZW_RETURN_IF_ERROR(ParseTls(v, where + ": tls_config", job.tls_config));
     } else {
       return Status::InvalidArgument(where + ": unknown field \"" + key + "\"");
     }
   }
+  if (job.basic_auth && job.authorization)
+    return Status::InvalidArgument(where + ": at most one of basic_auth and authorization");
+  // Discovery and target relabelling only decide which targets exist and their labels,
+  // which identify a target's loop on their own; the rest is how every loop scrapes.
+  YAML::Node how = YAML::Clone(n);
+  for (const char* k : {"static_configs", "file_sd_configs", "relabel_configs"}) how.remove(k);
+  job.fingerprint = fmt::format("{}|{}|{}", job.interval_ms, job.timeout_ms, YAML::Dump(how));
   // As in Prometheus, a timeout inherited from global is capped by the job's interval.
   if (!timeout_set && job.timeout_ms > job.interval_ms) job.timeout_ms = job.interval_ms;
   if (job.timeout_ms > job.interval_ms) {

@@ -12,23 +12,59 @@
 //       honor_timestamps: true
 //       sample_limit: 0               # 0 = no limit
 //       static_configs: [{targets: ["127.0.0.1:9100"], labels: {env: prod}}]
+//       file_sd_configs: [{files: ["targets/*.json", "more.yml"], refresh_interval: 5m}]
+//       relabel_configs: [...]        # see relabel.h
+//       metric_relabel_configs: [...]
+//       basic_auth: {username: u, password: p}          # or password_file
+//       authorization: {type: Bearer, credentials: t}   # or credentials_file
 //
-// Not yet supported, and rejected with a clear error rather than ignored: https,
-// file_sd_configs, relabel_configs, metric_relabel_configs, basic_auth, authorization.
+//       scheme: https
+//       tls_config: {ca_file: ca.pem, server_name: h, insecure_skip_verify: false}
+//
+// Not supported, and rejected with a clear error rather than ignored: client certificates
+// (tls_config cert_file/key_file), every other service discovery.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
+#include "scrape/relabel.h"
 
 namespace zw::scrape {
 
 struct StaticConfig {
   std::vector<std::string> targets;  // host:port
   std::vector<std::pair<std::string, std::string>> labels;
+};
+
+struct FileSdConfig {
+  std::vector<std::string> files;  // paths; the last element may hold glob characters
+  int64_t refresh_interval_ms = 5 * 60 * 1000;
+};
+
+// Credentials sent with every scrape. A *_file is read at each scrape, so rotating the
+// secret needs no reload.
+struct BasicAuth {
+  std::string username;
+  std::string password;
+  std::string password_file;
+};
+struct Authorization {
+  std::string type = "Bearer";
+  std::string credentials;
+  std::string credentials_file;
+};
+
+// How https targets are verified. Without ca_file the system's CA store is used; the
+// certificate must match server_name (default: the target's host).
+struct TlsConfig {
+  std::string ca_file;
+  std::string server_name;
+  bool insecure_skip_verify = false;
 };
 
 struct ScrapeConfig {
@@ -42,6 +78,15 @@ struct ScrapeConfig {
   bool honor_timestamps = true;
   uint64_t sample_limit = 0;
   std::vector<StaticConfig> static_configs;
+  std::vector<FileSdConfig> file_sd_configs;
+  std::vector<RelabelConfig> relabel_configs;
+  std::vector<RelabelConfig> metric_relabel_configs;
+  std::optional<BasicAuth> basic_auth;
+  std::optional<Authorization> authorization;
+  TlsConfig tls_config;
+  // The job's YAML as written, with the global defaults it inherited: equal fingerprints
+  // mean the same job, which a reload leaves running.
+  std::string fingerprint;
 };
 
 struct Config {

@@ -24,11 +24,12 @@ Labels ScrapeAppender::SeriesLabels(const ingest::ExpositionParser& p) const {
   return b.Build();
 }
 
-uint64_t ScrapeAppender::MarkStale(storage::Appender& app,
-                                   const std::unordered_map<uint64_t, Labels>& gone, int64_t t) {
+uint64_t ScrapeAppender::MarkAllStale(storage::Appender& app, int64_t t) {
   uint64_t n = 0;
-  for (const auto& [hash, ls] : gone) {
-    if (app.Append(0, ls, t, StaleNaN()).ok()) ++n;
+  for (auto& [key, e] : cache_) {
+    if (!e.live) continue;
+    e.live = false;
+    if (app.Append(e.ref, e.labels, t, StaleNaN()).ok()) ++n;
   }
   return n;
 }
@@ -43,7 +44,8 @@ Status ScrapeAppender::AppendSynthetic(storage::Appender& app, int64_t t, double
   ZW_RETURN_IF_ERROR(add("up", up));
   ZW_RETURN_IF_ERROR(add("scrape_duration_seconds", duration));
   ZW_RETURN_IF_ERROR(add("scrape_samples_scraped", static_cast<double>(r.scraped)));
-  ZW_RETURN_IF_ERROR(add("scrape_samples_post_metric_relabeling", static_cast<double>(r.scraped)));
+  ZW_RETURN_IF_ERROR(
+      add("scrape_samples_post_metric_relabeling", static_cast<double>(r.post_relabel)));
   return add("scrape_series_added", static_cast<double>(r.series_added));
 }
 
@@ -53,7 +55,10 @@ Result<ScrapeReport> ScrapeAppender::Succeeded(storage::Appendable& storage, std
   ScrapeReport r;
   auto app = storage.NewAppender();
   auto parser = ingest::ExpositionParser::New(body, format);
-  std::unordered_map<uint64_t, Labels> seen;
+  const uint64_t epoch = ++epoch_;
+  Entry scratch;
+  // Without the cache, the series of this scrape by label hash, as staleness needs them.
+  std::unordered_map<uint64_t, Labels> uncached_seen;
   MetricMetadata meta;
   std::string meta_family;
   bool meta_pending = false;
@@ -77,12 +82,45 @@ Result<ScrapeReport> ScrapeAppender::Succeeded(storage::Appendable& storage, std
         break;
       case ingest::Entry::kSeries: {
         ++r.scraped;
-        if (options_.sample_limit && r.scraped > options_.sample_limit) {
+        key_.assign(parser->MetricName());
+        parser->ForEachLabel([this](std::string_view n, std::string_view v) {
+          key_ += '\xff';
+          key_ += n;
+          key_ += '\xfe';
+          key_ += v;
+        });
+        auto it = options_.cache_series ? cache_.find(std::string_view(key_)) : cache_.end();
+        if (it == cache_.end()) {
+          Entry fresh;
+          fresh.labels = SeriesLabels(*parser);
+          if (!options_.metric_relabel_configs.empty()) {
+            std::optional<Labels> relabelled =
+                Relabel(fresh.labels, options_.metric_relabel_configs);
+            if (relabelled && relabelled->MetricName().empty()) {
+              app->Rollback();
+              return Status::InvalidArgument("metric_relabel_configs removed __name__ from " +
+                                             fresh.labels.ToString());
+            }
+            fresh.dropped = !relabelled;
+            if (relabelled) fresh.labels = std::move(*relabelled);
+          }
+          if (options_.cache_series) {
+            it = cache_.emplace(key_, std::move(fresh)).first;
+          } else {
+            scratch = std::move(fresh);
+          }
+        }
+        Entry& entry = it == cache_.end() ? scratch : it->second;
+        if (entry.dropped) {
+          entry.seen_epoch = epoch;
+          break;
+        }
+        ++r.post_relabel;
+        if (options_.sample_limit && r.post_relabel > options_.sample_limit) {
           app->Rollback();
           return Status::Error(StatusCode::kResourceExhausted, "sample limit of {} exceeded",
                                options_.sample_limit);
         }
-        Labels ls = SeriesLabels(*parser);
         int64_t ts = t;
         if (options_.honor_timestamps && parser->Timestamp()) ts = *parser->Timestamp();
         storage::AppendOptions opts;
@@ -91,7 +129,7 @@ Result<ScrapeReport> ScrapeAppender::Succeeded(storage::Appendable& storage, std
           opts.family = meta_family;
           meta_pending = false;
         }
-        auto res = app->Append(0, ls, ts, parser->Value(), opts);
+        auto res = app->Append(entry.ref, entry.labels, ts, parser->Value(), opts);
         if (!res.ok()) {
           if (res.status().code() == StatusCode::kInvalidArgument) {
             app->Rollback();
@@ -100,45 +138,69 @@ Result<ScrapeReport> ScrapeAppender::Succeeded(storage::Appendable& storage, std
           ++r.out_of_order;  // older than stored, or a conflicting duplicate: skipped
           continue;
         }
+        entry.ref = *res;
         ++r.appended;
-        uint64_t h = ls.Hash();
-        if (!last_.count(h)) ++r.series_added;
-        seen.emplace(h, std::move(ls));
+        if (!options_.cache_series) {
+          uint64_t h = entry.labels.Hash();
+          if (!cache_.count(std::to_string(h)) && !uncached_seen.count(h)) ++r.series_added;
+          uncached_seen.emplace(h, entry.labels);
+        } else if (entry.seen_epoch != epoch) {
+          if (!entry.live) ++r.series_added;
+          entry.seen_epoch = epoch;
+        }
         break;
       }
       default:
         break;
     }
   }
-  std::unordered_map<uint64_t, Labels> gone;
-  for (auto& [h, ls] : last_) {
-    if (!seen.count(h)) gone.emplace(h, ls);
+  if (options_.cache_series) {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      Entry& e = it->second;
+      if (e.seen_epoch != epoch) {
+        if (e.live && app->Append(e.ref, e.labels, t, StaleNaN()).ok()) ++r.stale_markers;
+        it = cache_.erase(it);
+      } else {
+        e.live = !e.dropped;
+        ++it;
+      }
+    }
+  } else {
+    // Entries keyed by label hash stand for the previous scrape's series.
+    for (auto& [key, e] : cache_) {
+      if (e.live && !uncached_seen.count(e.labels.Hash()) &&
+          app->Append(0, e.labels, t, StaleNaN()).ok())
+        ++r.stale_markers;
+    }
+    cache_.clear();
+    for (auto& [h, ls] : uncached_seen) {
+      Entry e;
+      e.labels = std::move(ls);
+      e.live = true;
+      cache_.emplace(std::to_string(h), std::move(e));
+    }
   }
-  r.stale_markers = MarkStale(*app, gone, t);
   ZW_RETURN_IF_ERROR(AppendSynthetic(*app, t, 1, duration, r));
   ZW_RETURN_IF_ERROR(app->Commit());
-  last_ = std::move(seen);
   return r;
 }
 
 Status ScrapeAppender::Failed(storage::Appendable& storage, int64_t t, double duration) {
   auto app = storage.NewAppender();
-  MarkStale(*app, last_, t);
+  MarkAllStale(*app, t);
   ZW_RETURN_IF_ERROR(AppendSynthetic(*app, t, 0, duration, ScrapeReport{}));
   ZW_RETURN_IF_ERROR(app->Commit());
-  last_.clear();
   return Status::Ok();
 }
 
 Status ScrapeAppender::Stopped(storage::Appendable& storage, int64_t t) {
   auto app = storage.NewAppender();
-  MarkStale(*app, last_, t);
+  MarkAllStale(*app, t);
   for (std::string_view name : {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                                 "scrape_samples_post_metric_relabeling", "scrape_series_added"}) {
     (void)app->Append(0, LabelsBuilder(target_).Set(kMetricNameLabel, name).Build(), t, StaleNaN());
   }
   ZW_RETURN_IF_ERROR(app->Commit());
-  last_.clear();
   return Status::Ok();
 }
 

@@ -2,6 +2,12 @@
 // labels, the synthetic series (up, scrape_duration_seconds, ...), and staleness markers
 // for series the target stopped exposing. No networking: the loop hands it a body.
 //
+// metric_relabel_configs run on every scraped series before it is stored. Each raw series
+// (name and labels as the target wrote them) is cached with its final labels, whether
+// relabelling dropped it, and the storage's series reference, so a steady-state scrape
+// neither rebuilds labels nor relabels nor looks series up by labels: it appends by
+// reference. The cache holds the series of the latest scrape.
+//
 // Not thread-safe: one per target, used by its scrape loop.
 #pragma once
 
@@ -9,10 +15,12 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/labels.h"
 #include "core/status.h"
 #include "ingest/exposition_parser.h"
+#include "scrape/relabel.h"
 #include "storage/appender.h"
 
 namespace zw::scrape {
@@ -20,11 +28,14 @@ namespace zw::scrape {
 struct ScrapeOptions {
   bool honor_labels = false;
   bool honor_timestamps = true;
-  uint64_t sample_limit = 0;  // 0 = none
+  uint64_t sample_limit = 0;  // 0 = none, else a limit on samples left after relabelling
+  std::vector<RelabelConfig> metric_relabel_configs;
+  bool cache_series = true;  // false: every sample is relabelled and looked up by labels
 };
 
 struct ScrapeReport {
   uint64_t scraped = 0;       // samples in the body
+  uint64_t post_relabel = 0;  // samples metric_relabel_configs kept
   uint64_t appended = 0;      // samples stored
   uint64_t series_added = 0;  // series not seen in the previous scrape
   uint64_t out_of_order = 0;  // samples storage refused (kept going)
@@ -60,12 +71,27 @@ class ScrapeAppender {
   Labels SeriesLabels(const ingest::ExpositionParser& p) const;
   Status AppendSynthetic(storage::Appender& app, int64_t t, double up, double duration,
                          const ScrapeReport& r);
-  uint64_t MarkStale(storage::Appender& app, const std::unordered_map<uint64_t, Labels>& gone,
-                     int64_t t);
+  // Stale markers for every series of the previous successful scrape; forgets them.
+  uint64_t MarkAllStale(storage::Appender& app, int64_t t);
+
+  struct Entry {
+    Labels labels;  // after target labels and metric relabelling
+    storage::SeriesRef ref = 0;
+    bool dropped = false;     // by metric_relabel_configs
+    bool live = false;        // stored by the previous successful scrape
+    uint64_t seen_epoch = 0;  // the latest scrape that had it
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
 
   Labels target_;
   ScrapeOptions options_;
-  std::unordered_map<uint64_t, Labels> last_;  // series of the previous successful scrape
+  // Raw series key (name and labels as scraped) -> its entry.
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> cache_;
+  uint64_t epoch_ = 0;
+  std::string key_;  // reused buffer
 };
 
 }  // namespace zw::scrape

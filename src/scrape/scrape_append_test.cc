@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "scrape/config.h"
 #include "storage/series_set.h"
 #include "tsdb/head.h"
 
@@ -57,7 +58,7 @@ TEST_F(ScrapeAppendTest, ClashingLabelsAreExportedUnlessHonored) {
               {"__name__", "m"}, {"job", "node"}, {"exported_job", "inner"}, {"instance", "h:1"}})
           .size(),
       1u);
-  ScrapeAppender honoring(Labels{{"job", "node2"}, {"instance", "h:2"}}, {true, true, 0});
+  ScrapeAppender honoring(Labels{{"job", "node2"}, {"instance", "h:2"}}, {true, true, 0, {}, true});
   ASSERT_TRUE(
       honoring.Succeeded(*head_, "m{job=\"inner\"} 1\n", ExpositionFormat::kPrometheusText, 1000, 0)
           .ok());
@@ -87,7 +88,7 @@ TEST_F(ScrapeAppendTest, DisappearedSeriesGetStalenessMarkers) {
 }
 
 TEST_F(ScrapeAppendTest, BadBodyOrSampleLimitStoresNothingOfTheBody) {
-  ScrapeAppender a(target_, {false, true, 2});
+  ScrapeAppender a(target_, {false, true, 2, {}, true});
   auto r = a.Succeeded(*head_, "a 1\nb 2\nc 3\n", ExpositionFormat::kPrometheusText, 1000, 0);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("sample limit"), std::string::npos);
@@ -105,6 +106,74 @@ TEST_F(ScrapeAppendTest, OpenMetricsBody) {
   EXPECT_EQ(head_->Metadata("req")->help, "Requests.");
   EXPECT_EQ(Samples(Labels{{"__name__", "req_total"}, {"job", "node"}, {"instance", "h:1"}}).size(),
             1u);
+}
+
+std::vector<RelabelConfig> Rules(const char* yaml) {
+  auto c = ParseConfig(std::string("scrape_configs: [{job_name: j, metric_relabel_configs: ") +
+                       yaml + "}]");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c->scrape_configs.at(0).metric_relabel_configs;
+}
+
+TEST_F(ScrapeAppendTest, MetricRelabellingRewritesAndDropsBeforeAppend) {
+  for (bool cache : {true, false}) {
+    SCOPED_TRACE(cache ? "cached" : "uncached");
+    SetUp();
+    ScrapeOptions o;
+    o.cache_series = cache;
+    o.metric_relabel_configs = Rules(R"([
+      {source_labels: [__name__], regex: "go_.*", action: drop},
+      {source_labels: [code], regex: "(\\d)..", target_label: class, replacement: "${1}xx"},
+      {regex: code, action: labeldrop}])");
+    ScrapeAppender a(target_, o);
+    const char* body = "go_goroutines 5\nreq{code=\"200\"} 1\nreq{code=\"503\"} 2\n";
+    for (int64_t t : {1000, 2000}) {
+      auto r = a.Succeeded(*head_, body, ExpositionFormat::kPrometheusText, t, 0);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->scraped, 3u);
+      EXPECT_EQ(r->post_relabel, 2u);
+      EXPECT_EQ(r->series_added, t == 1000 ? 2u : 0u);
+      EXPECT_EQ(r->stale_markers, 0u);
+    }
+    EXPECT_TRUE(Samples(Labels{{"__name__", "go_goroutines"}, {"job", "node"}, {"instance", "h:1"}})
+                    .empty());
+    EXPECT_EQ(Samples(Labels{
+                  {"__name__", "req"}, {"class", "2xx"}, {"job", "node"}, {"instance", "h:1"}}),
+              (std::vector<Sample>{{1000, 1}, {2000, 1}}));
+    EXPECT_EQ(Samples(Labels{{"__name__", "scrape_samples_post_metric_relabeling"},
+                             {"job", "node"},
+                             {"instance", "h:1"}})
+                  .back()
+                  .v,
+              2);
+    // The 503 series disappears: one stale marker, relabelled labels included.
+    auto r =
+        a.Succeeded(*head_, "req{code=\"200\"} 3\n", ExpositionFormat::kPrometheusText, 3000, 0);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->stale_markers, 1u);
+    auto gone = Samples(
+        Labels{{"__name__", "req"}, {"class", "5xx"}, {"job", "node"}, {"instance", "h:1"}});
+    ASSERT_EQ(gone.size(), 3u);
+    EXPECT_TRUE(IsStaleNaN(gone.back().v));
+  }
+}
+
+TEST_F(ScrapeAppendTest, RelabellingThatRemovesTheNameFailsTheScrape) {
+  ScrapeOptions o;
+  o.metric_relabel_configs = Rules("[{regex: __name__, action: labeldrop}]");
+  ScrapeAppender a(target_, o);
+  auto r = a.Succeeded(*head_, "a 1\n", ExpositionFormat::kPrometheusText, 1000, 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("removed __name__"), std::string::npos);
+}
+
+TEST_F(ScrapeAppendTest, SampleLimitCountsSamplesLeftAfterRelabelling) {
+  ScrapeOptions o;
+  o.sample_limit = 1;
+  o.metric_relabel_configs = Rules(R"([{source_labels: [__name__], regex: "b", action: drop}])");
+  ScrapeAppender a(target_, o);
+  EXPECT_TRUE(a.Succeeded(*head_, "a 1\nb 2\n", ExpositionFormat::kPrometheusText, 1000, 0).ok());
+  EXPECT_FALSE(a.Succeeded(*head_, "a 1\nc 2\n", ExpositionFormat::kPrometheusText, 2000, 0).ok());
 }
 
 }  // namespace
