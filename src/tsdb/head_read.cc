@@ -11,20 +11,23 @@ namespace {
 class HeadSeries final : public storage::Series {
  public:
   HeadSeries() = default;
-  void Reset(const Labels* labels, std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt) {
+  void Reset(const Labels* labels, std::vector<ClosedChunk> chunks, std::vector<Sample> ooo,
+             int64_t mint, int64_t maxt) {
     labels_ = labels;
     chunks_ = std::move(chunks);
+    ooo_ = std::move(ooo);
     mint_ = mint;
     maxt_ = maxt;
   }
   const Labels& labels() const override { return *labels_; }
   std::unique_ptr<storage::SampleIterator> Iterator() const override {
-    return std::make_unique<ChunksIterator>(chunks_, mint_, maxt_);
+    return std::make_unique<ChunksIterator>(chunks_, mint_, maxt_, ooo_);
   }
 
  private:
   const Labels* labels_ = nullptr;
   std::vector<ClosedChunk> chunks_;
+  std::vector<Sample> ooo_;
   int64_t mint_ = 0, maxt_ = 0;
 };
 
@@ -38,12 +41,14 @@ class HeadSeriesSet final : public storage::SeriesSet {
     while (++pos_ < series_.size()) {
       MemSeries* s = series_[pos_];
       std::vector<ClosedChunk> chunks;
+      std::vector<Sample> ooo;
       {
         std::lock_guard lock(s->mu);
         if (!s->Overlaps(mint_, maxt_)) continue;
         chunks = s->Snapshot(mint_, maxt_);
+        ooo = s->OutOfOrderSnapshot(mint_, maxt_);
       }
-      cur_.Reset(&s->labels(), std::move(chunks), mint_, maxt_);
+      cur_.Reset(&s->labels(), std::move(chunks), std::move(ooo), mint_, maxt_);
       return true;
     }
     return false;
@@ -60,10 +65,17 @@ class HeadSeriesSet final : public storage::SeriesSet {
 
 class HeadQuerier final : public storage::Querier {
  public:
-  HeadQuerier(Head* head, int64_t mint, int64_t maxt) : head_(head), mint_(mint), maxt_(maxt) {}
+  // Samples below the head's min time are in blocks (Truncate raises it): never returned
+  // here. Not MinValidTime(), which the DB raises before the block holding them exists.
+  HeadQuerier(Head* head, int64_t mint, int64_t maxt)
+      : head_(head),
+        guard_(head->ReadGuard()),
+        mint_(std::max(mint, head->MinTime())),
+        maxt_(maxt) {}
 
   std::unique_ptr<storage::SeriesSet> Select(bool sorted, const storage::SelectHints*,
                                              const Matchers& matchers) override {
+    if (mint_ > maxt_) return std::make_unique<HeadSeriesSet>(std::vector<MemSeries*>{}, 0, -1);
     std::vector<MemSeries*> series = Resolve(matchers);
     if (sorted) {
       std::sort(series.begin(), series.end(),
@@ -119,6 +131,7 @@ class HeadQuerier final : public storage::Querier {
   }
 
   Head* head_;
+  EpochManager::Guard guard_;  // series pointers handed out stay valid while it lives
   int64_t mint_, maxt_;
 };
 

@@ -1,40 +1,80 @@
 #include "tsdb/mem_series.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace zw::tsdb {
 
-AppendCheck MemSeries::Check(int64_t t, double v, uint64_t txn) const {
+AppendCheck MemSeries::Check(int64_t t, double v, uint64_t txn, int64_t ooo_min) const {
   uint64_t bits = std::bit_cast<uint64_t>(v);
+  auto duplicate = [bits](uint64_t held) {
+    return held == bits ? AppendCheck::kIgnoreDuplicate : AppendCheck::kConflictingDuplicate;
+  };
   if (txn != 0 && txn_ == txn && txn_max_t_ >= max_t_) {
-    if (t < txn_max_t_) return AppendCheck::kOutOfOrder;
-    if (t == txn_max_t_) {
-      return bits == txn_last_bits_ ? AppendCheck::kIgnoreDuplicate
-                                    : AppendCheck::kConflictingDuplicate;
-    }
-    return AppendCheck::kOk;
+    if (t > txn_max_t_) return AppendCheck::kOk;
+    if (t == txn_max_t_) return duplicate(txn_last_bits_);
+    // Older than this transaction's newest pending sample: in order against what is
+    // committed, but the transaction will apply it after its newer one.
+    if (t > max_t_) return t >= ooo_min ? AppendCheck::kOutOfOrderOk : AppendCheck::kOutOfOrder;
   }
-  if (t < max_t_) return AppendCheck::kOutOfOrder;
-  if (t == max_t_) {
-    return bits == last_bits_ ? AppendCheck::kIgnoreDuplicate : AppendCheck::kConflictingDuplicate;
+  if (t > max_t_) return AppendCheck::kOk;
+  if (t == max_t_) return duplicate(last_bits_);
+  if (auto held = Lookup(t)) return duplicate(*held);
+  return t >= ooo_min ? AppendCheck::kOutOfOrderOk : AppendCheck::kOutOfOrder;
+}
+
+std::optional<uint64_t> MemSeries::Lookup(int64_t t) const {
+  auto o = std::lower_bound(ooo_.begin(), ooo_.end(), t,
+                            [](const Sample& s, int64_t x) { return s.t < x; });
+  if (o != ooo_.end() && o->t == t) return std::bit_cast<uint64_t>(o->v);
+  auto find_in = [t](std::span<const uint8_t> bytes) -> std::optional<uint64_t> {
+    chunkenc::XorIterator it(bytes);
+    if (it.Seek(t) && it.At().t == t) return std::bit_cast<uint64_t>(it.At().v);
+    return std::nullopt;
+  };
+  auto c = std::lower_bound(closed_.begin(), closed_.end(), t,
+                            [](const ClosedChunk& ch, int64_t x) { return ch.max_t < x; });
+  if (c != closed_.end() && c->min_t <= t) {
+    return find_in(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(c->bytes.data()),
+                                            c->bytes.size()));
   }
-  return AppendCheck::kOk;
+  if (open_.NumSamples() > 0 && open_min_t_ <= t && t <= max_t_) return find_in(open_.Bytes());
+  return std::nullopt;
+}
+
+void MemSeries::InsertOutOfOrder(int64_t t, double v) {
+  auto o = std::lower_bound(ooo_.begin(), ooo_.end(), t,
+                            [](const Sample& s, int64_t x) { return s.t < x; });
+  ooo_.insert(o, Sample{t, v});
 }
 
 void MemSeries::MarkPending(uint64_t txn, int64_t t, double v) {
+  if (txn_ == txn && t <= txn_max_t_) return;  // an out-of-order one: the newest stays
   txn_ = txn;
   txn_max_t_ = t;
   txn_last_bits_ = std::bit_cast<uint64_t>(v);
 }
 
-void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples) {
+ClosedChunk ClosedChunk::Copy(std::span<const uint8_t> data, int64_t min_t, int64_t max_t) {
+  auto owned =
+      std::make_shared<const std::string>(reinterpret_cast<const char*>(data.data()), data.size());
+  ClosedChunk c;
+  c.bytes = *owned;
+  c.owner = std::move(owned);
+  c.min_t = min_t;
+  c.max_t = max_t;
+  return c;
+}
+
+void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples,
+                       HeadChunkDisk* disk) {
   if (open_.NumSamples() > 0) {
     // The open chunk ends at the next multiple of chunk_range after its first sample, so
     // chunks of all series line up with the block boundaries they will be cut into.
     int64_t start = open_min_t_;
     int64_t q = start / chunk_range - (start % chunk_range < 0 ? 1 : 0);
     int64_t end = (q + 1) * chunk_range;
-    if (open_.NumSamples() >= max_samples || t >= end) CutChunk();
+    if (open_.NumSamples() >= max_samples || t >= end) CutChunk(disk);
   }
   if (open_.NumSamples() == 0) open_min_t_ = t;
   open_.Append(t, v);
@@ -42,18 +82,78 @@ void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples
   last_bits_ = std::bit_cast<uint64_t>(v);
 }
 
-void MemSeries::CutChunk() {
-  auto bytes = open_.Bytes();
-  closed_.push_back({std::make_shared<const std::string>(
-                         reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                     open_min_t_, max_t_});
+void MemSeries::CutChunk(HeadChunkDisk* disk) {
+  closed_.push_back(ClosedChunk::Copy(open_.Bytes(), open_min_t_, max_t_));
+  if (disk) {
+    closed_.back().disk = disk->Write(closed_.back().bytes, max_t_);
+    MigrateChunks(*disk);
+  }
   open_ = chunkenc::XorChunk();
 }
 
+void MemSeries::MigrateChunks(const HeadChunkDisk& disk) {
+  const uint32_t sealed = disk.sealed();
+  if (sealed == seen_sealed_) return;
+  seen_sealed_ = sealed;
+  for (ClosedChunk& c : closed_) {
+    if (c.mapped || c.disk.file == 0) continue;
+    std::shared_ptr<const fs::MappedFile> map = disk.Mapped(c.disk.file);
+    if (!map) continue;
+    std::string_view data = map->data();
+    if (c.disk.offset > data.size() || data.size() - c.disk.offset < c.bytes.size()) continue;
+    // Not compared with the heap copy: that would fault the page in, which is what
+    // mapping avoids. The file was written from these very bytes.
+    std::string_view view = data.substr(c.disk.offset, c.bytes.size());
+    c.owner = std::shared_ptr<const void>(std::move(map), view.data());
+    c.bytes = view;
+    c.mapped = true;
+  }
+}
+
 bool MemSeries::Overlaps(int64_t mint, int64_t maxt) const {
-  if (max_t_ == kMinTime || max_t_ < mint) return false;
+  if (!ooo_.empty()) {
+    auto o = std::lower_bound(ooo_.begin(), ooo_.end(), mint,
+                              [](const Sample& s, int64_t x) { return s.t < x; });
+    if (o != ooo_.end() && o->t <= maxt) return true;
+  }
+  if (closed_.empty() && open_.NumSamples() == 0) return false;
+  if (max_t_ < mint) return false;
   int64_t min_t = closed_.empty() ? open_min_t_ : closed_.front().min_t;
   return min_t <= maxt;
+}
+
+int64_t MemSeries::MinTimeLocked() const {
+  int64_t m = kMaxTime;
+  if (!closed_.empty()) {
+    m = closed_.front().min_t;
+  } else if (open_.NumSamples() > 0) {
+    m = open_min_t_;
+  }
+  if (!ooo_.empty()) m = std::min(m, ooo_.front().t);
+  return m;
+}
+
+void MemSeries::TruncateBefore(int64_t mint) {
+  auto keep = std::find_if(closed_.begin(), closed_.end(),
+                           [mint](const ClosedChunk& c) { return c.max_t >= mint; });
+  closed_.erase(closed_.begin(), keep);
+  if (closed_.capacity() > 2 * closed_.size() + 4) closed_.shrink_to_fit();
+  if (open_.NumSamples() > 0 && max_t_ < mint) {
+    open_ = chunkenc::XorChunk();
+    open_min_t_ = 0;
+  }
+  auto o = std::lower_bound(ooo_.begin(), ooo_.end(), mint,
+                            [](const Sample& s, int64_t x) { return s.t < x; });
+  ooo_.erase(ooo_.begin(), o);
+  if (ooo_.empty()) std::vector<Sample>().swap(ooo_);
+}
+
+std::vector<Sample> MemSeries::OutOfOrderSnapshot(int64_t mint, int64_t maxt) const {
+  auto lo = std::lower_bound(ooo_.begin(), ooo_.end(), mint,
+                             [](const Sample& s, int64_t x) { return s.t < x; });
+  auto hi = std::upper_bound(lo, ooo_.end(), maxt,
+                             [](int64_t x, const Sample& s) { return x < s.t; });
+  return {lo, hi};
 }
 
 std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
@@ -62,10 +162,7 @@ std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
     if (c.max_t >= mint && c.min_t <= maxt) out.push_back(c);
   }
   if (open_.NumSamples() > 0 && max_t_ >= mint && open_min_t_ <= maxt) {
-    auto bytes = open_.Bytes();
-    out.push_back({std::make_shared<const std::string>(reinterpret_cast<const char*>(bytes.data()),
-                                                       bytes.size()),
-                   open_min_t_, max_t_});
+    out.push_back(ClosedChunk::Copy(open_.Bytes(), open_min_t_, max_t_));
   }
   return out;
 }
@@ -73,13 +170,50 @@ std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
 double MemSeries::LastValueLocked() const { return std::bit_cast<double>(last_bits_); }
 
 size_t MemSeries::ChunkBytesLocked() const {
-  size_t n = open_.Bytes().size();
-  for (const ClosedChunk& c : closed_) n += c.bytes->size();
+  size_t n = open_.Bytes().size() + ooo_.size() * sizeof(Sample);
+  for (const ClosedChunk& c : closed_) n += c.bytes.size();
   return n;
 }
 
-ChunksIterator::ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt)
-    : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt) {}
+ChunksIterator::ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt,
+                               std::vector<Sample> ooo)
+    : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt), ooo_(std::move(ooo)) {
+  merged_ = !ooo_.empty();
+}
+
+bool ChunksIterator::Next() {
+  if (!merged_) return ChunkNext();
+  if (!out_started_) chunk_valid_ = ChunkNext();
+  return Pick();
+}
+
+bool ChunksIterator::Seek(int64_t t) {
+  if (!merged_) return ChunkSeek(t);
+  if (out_started_ && out_.t >= t) return true;
+  if (!out_started_) {
+    chunk_valid_ = ChunkSeek(t);
+  } else if (chunk_valid_ && cur_.t < t) {
+    chunk_valid_ = ChunkSeek(t);
+  }
+  while (ooo_pos_ < ooo_.size() && ooo_[ooo_pos_].t < std::max(t, mint_)) ++ooo_pos_;
+  return Pick();
+}
+
+bool ChunksIterator::Pick() {
+  out_started_ = true;
+  bool have_ooo = ooo_pos_ < ooo_.size() && ooo_[ooo_pos_].t <= maxt_;
+  if (chunk_valid_ && (!have_ooo || cur_.t < ooo_[ooo_pos_].t)) {
+    out_ = cur_;
+    chunk_valid_ = ChunkNext();
+    return true;
+  }
+  if (have_ooo) {
+    out_ = ooo_[ooo_pos_++];
+    return true;
+  }
+  ooo_pos_ = ooo_.size();
+  return false;
+}
 
 bool ChunksIterator::OpenChunk(size_t i) {
   idx_ = i;
@@ -88,20 +222,20 @@ bool ChunksIterator::OpenChunk(size_t i) {
     done_ = true;
     return false;
   }
-  const std::string& b = *chunks_[i].bytes;
+  std::string_view b = chunks_[i].bytes;
   it_.emplace(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
   return true;
 }
 
 // Timestamps within a series strictly increase, so the next sample is the first one at
 // or after the current timestamp + 1: Next and Seek share one walk over the chunks.
-bool ChunksIterator::Next() {
+bool ChunksIterator::ChunkNext() {
   if (!started_) return SeekFrom(mint_);
   if (done_ || cur_.t == kMaxTime) return false;
   return SeekFrom(cur_.t + 1);
 }
 
-bool ChunksIterator::Seek(int64_t t) {
+bool ChunksIterator::ChunkSeek(int64_t t) {
   if (done_) return false;
   if (started_ && cur_.t >= t) return true;
   return SeekFrom(std::max(t, mint_));

@@ -1,5 +1,7 @@
 // One series in the head: its labels and its samples as Gorilla chunks — the closed ones
-// (immutable, shared with readers) and the open one being appended to.
+// (immutable, shared with readers) and the open one being appended to — plus the samples
+// that arrived out of order (older than the newest one, within the head's out-of-order
+// window), kept sorted in a small side buffer and merged in by readers.
 //
 // Thread-safe through `mu`: appenders and readers lock it briefly; readers take a
 // snapshot (closed chunks by reference, the open chunk's bytes by copy) and decode
@@ -9,6 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -16,18 +21,34 @@
 #include "core/sample.h"
 #include "storage/querier.h"
 #include "tsdb/chunkenc/xor_chunk.h"
+#include "tsdb/head_chunk_disk.h"
 #include "tsdb/postings.h"
 
 namespace zw::tsdb {
 
+// A closed chunk (or a copy of the open one): its bytes live on the heap or in a mapped
+// head chunk file; `owner` keeps them alive for whoever holds the struct.
 struct ClosedChunk {
-  std::shared_ptr<const std::string> bytes;
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
   int64_t min_t;
   int64_t max_t;
+  HeadChunkDisk::Ref disk;  // where it was queued on disk (file 0: nowhere)
+  bool mapped = false;      // bytes view the mapping rather than the heap
+
+  // A heap copy of `data`.
+  static ClosedChunk Copy(std::span<const uint8_t> data, int64_t min_t, int64_t max_t);
 };
 
-// What an append of (t, v) would do to a series.
-enum class AppendCheck { kOk, kIgnoreDuplicate, kOutOfOrder, kConflictingDuplicate };
+// What an append of (t, v) would do to a series: kOk appends in order, kOutOfOrderOk goes
+// to the out-of-order buffer, kOutOfOrder is too old for the window.
+enum class AppendCheck {
+  kOk,
+  kOutOfOrderOk,
+  kIgnoreDuplicate,
+  kOutOfOrder,
+  kConflictingDuplicate
+};
 
 class MemSeries {
  public:
@@ -39,27 +60,62 @@ class MemSeries {
   std::mutex mu;
 
   // REQUIRES: mu held. Checks (t, v) against committed samples and, when `txn` is the
-  // transaction that last marked this series, against its pending samples too.
-  AppendCheck Check(int64_t t, double v, uint64_t txn) const;
+  // transaction that last marked this series, against its pending samples too. A sample
+  // older than the newest one is kOutOfOrderOk when t >= ooo_min (pass kMaxTime when
+  // out-of-order samples are disabled); an exact duplicate of any held sample is ignored.
+  AppendCheck Check(int64_t t, double v, uint64_t txn, int64_t ooo_min) const;
   // REQUIRES: mu held. Remembers (t, v) as pending in transaction `txn`.
   void MarkPending(uint64_t txn, int64_t t, double v);
+  // REQUIRES: mu held. The value bits of the sample held at exactly t, if any.
+  std::optional<uint64_t> Lookup(int64_t t) const;
+  // REQUIRES: mu held, Check returned kOutOfOrderOk.
+  void InsertOutOfOrder(int64_t t, double v);
   // REQUIRES: mu held, Check returned kOk. Cuts a new chunk when the open one holds
-  // `max_samples` or `t` crosses the next multiple of `chunk_range` after its start.
-  void Append(int64_t t, double v, int64_t chunk_range, int max_samples);
+  // `max_samples` or `t` crosses the next multiple of `chunk_range` after its start; a cut
+  // chunk is queued on `disk` (when given) and older ones are swapped for their mappings.
+  void Append(int64_t t, double v, int64_t chunk_range, int max_samples,
+              HeadChunkDisk* disk = nullptr);
+  // REQUIRES: mu held. Replaces heap copies of chunks whose file is now mapped by views of
+  // the mapping. Cheap when no file was finished since the last call.
+  void MigrateChunks(const HeadChunkDisk& disk);
 
   // REQUIRES: mu held. Whether any sample lies in [mint, maxt].
   bool Overlaps(int64_t mint, int64_t maxt) const;
   // REQUIRES: mu held. The chunks overlapping [mint, maxt], in time order.
   std::vector<ClosedChunk> Snapshot(int64_t mint, int64_t maxt) const;
+  // REQUIRES: mu held. The out-of-order samples within [mint, maxt], in time order.
+  std::vector<Sample> OutOfOrderSnapshot(int64_t mint, int64_t maxt) const;
+
+  // REQUIRES: mu held. Drops closed chunks and out-of-order samples entirely below mint, and
+  // the open chunk too when all of it is below mint. A chunk straddling mint stays (readers
+  // clamp to the head's min valid time). Keeps the newest timestamp and value, so ordering
+  // checks still hold. Returns how many samples were dropped (of dropped chunks, roughly).
+  void TruncateBefore(int64_t mint);
+  // REQUIRES: mu held. No samples at all.
+  bool EmptyLocked() const { return closed_.empty() && open_.NumSamples() == 0 && ooo_.empty(); }
+  // REQUIRES: mu held. The oldest sample's time, kMaxTime when empty.
+  int64_t MinTimeLocked() const;
+
+  // Open appenders that hold samples for this series: it must not be garbage-collected.
+  // Guarded by mu.
+  int pending_appenders = 0;
+  // Set (under mu) when the head garbage-collects the series: an appender that finds it set
+  // must look the labels up again. The object itself stays valid until every reader that
+  // could hold it is gone (the head's epochs).
+  bool deleted = false;
 
   int64_t MaxTimeLocked() const { return max_t_; }
   double LastValueLocked() const;
   size_t NumChunksLocked() const { return closed_.size() + (open_.NumSamples() ? 1 : 0); }
+  size_t NumOutOfOrderLocked() const { return ooo_.size(); }
+  bool HasOpenChunkLocked() const { return open_.NumSamples() > 0; }
+  // The open chunk's first sample time. REQUIRES: HasOpenChunkLocked().
+  int64_t OpenMinTimeLocked() const { return open_min_t_; }
   // Bytes of chunk data held, for memory accounting.
   size_t ChunkBytesLocked() const;
 
  private:
-  void CutChunk();
+  void CutChunk(HeadChunkDisk* disk);
 
   const SeriesRef ref_;
   const Labels labels_;
@@ -73,18 +129,28 @@ class MemSeries {
   uint64_t txn_ = 0;
   int64_t txn_max_t_ = kMinTime;
   uint64_t txn_last_bits_ = 0;
+  std::vector<Sample> ooo_;  // sorted by time, no duplicate times
+  uint32_t seen_sealed_ = 0;  // HeadChunkDisk::sealed() at the last MigrateChunks
 };
 
-// Iterates the samples of a snapshot within [mint, maxt].
+// Iterates the samples of a snapshot within [mint, maxt]. Out-of-order samples, when given,
+// are merged in (their times never equal a chunk sample's: the series rejects that).
 class ChunksIterator final : public storage::SampleIterator {
  public:
-  ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt);
+  ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt,
+                 std::vector<Sample> ooo = {});
   bool Next() override;
   bool Seek(int64_t t) override;
-  Sample At() const override { return cur_; }
+  Sample At() const override { return merged_ ? out_ : cur_; }
   Status Err() const override { return err_; }
 
  private:
+  // The chunk stream alone.
+  bool ChunkNext();
+  bool ChunkSeek(int64_t t);
+  // Picks the smaller of the chunk stream's and the out-of-order buffer's heads.
+  bool Pick();
+
   bool OpenChunk(size_t i);
   // Moves to the first sample with timestamp >= t (t >= mint_), never backwards.
   bool SeekFrom(int64_t t);
@@ -97,6 +163,13 @@ class ChunksIterator final : public storage::SampleIterator {
   Status err_;
   bool done_ = false;
   bool started_ = false;  // cur_ holds a sample
+  bool chunk_valid_ = false;  // cur_ is the chunk stream's unconsumed head (merged mode)
+  // Out-of-order samples (merged mode only).
+  std::vector<Sample> ooo_;
+  size_t ooo_pos_ = 0;
+  bool merged_ = false;
+  bool out_started_ = false;
+  Sample out_;
 };
 
 }  // namespace zw::tsdb

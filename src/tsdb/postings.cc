@@ -35,6 +35,42 @@ void MemPostings::Delete(SeriesRef ref, const Labels& labels) {
   erase(all_);
 }
 
+void MemPostings::Delete(std::span<const std::pair<SeriesRef, const Labels*>> series) {
+  if (series.empty()) return;
+  Postings refs;
+  refs.reserve(series.size());
+  // The affected lists, each once; keys view the index's own interned strings.
+  std::unordered_map<std::string_view, std::vector<std::string_view>> affected;
+  std::unique_lock lock(mu_);
+  for (const auto& [ref, labels] : series) {
+    refs.push_back(ref);
+    for (const Label& l : *labels) {
+      auto n = index_.find(l.name);
+      if (n == index_.end()) continue;
+      auto v = n->second.find(l.value);
+      if (v == n->second.end()) continue;
+      affected[n->first].push_back(v->first);
+    }
+  }
+  std::sort(refs.begin(), refs.end());
+  refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
+  auto remove = [&refs](Postings& p) {
+    std::erase_if(p, [&refs](SeriesRef r) { return std::binary_search(refs.begin(), refs.end(), r); });
+  };
+  for (auto& [name, values] : affected) {
+    auto n = index_.find(name);
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    for (std::string_view value : values) {
+      auto v = n->second.find(value);
+      remove(v->second);
+      if (v->second.empty()) n->second.erase(v);
+    }
+    if (n->second.empty()) index_.erase(n);
+  }
+  remove(all_);
+}
+
 Postings MemPostings::Get(std::string_view name, std::string_view value) const {
   std::shared_lock lock(mu_);
   auto n = index_.find(name);

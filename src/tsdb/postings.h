@@ -1,10 +1,11 @@
 // The head's inverted index: for every label pair, the sorted list of series references
 // that carry it, plus the list of all series. Resolves label matchers to references.
 //
-// Thread-safe: lookups share a lock, additions take it exclusively.
+// Thread-safe: lookups share a lock, additions and deletions take it exclusively.
 #pragma once
 
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +24,8 @@ class MemPostings {
  public:
   void Add(SeriesRef ref, const Labels& labels);
   void Delete(SeriesRef ref, const Labels& labels);
+  // Removes many series at once: each affected list is rewritten once.
+  void Delete(std::span<const std::pair<SeriesRef, const Labels*>> series);
 
   Postings Get(std::string_view name, std::string_view value) const;
   Postings All() const;

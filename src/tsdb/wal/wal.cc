@@ -70,8 +70,22 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& o,
   ReplayReport ignored;
   if (report == nullptr) report = &ignored;
 
+  if (o.first_segment < 0) return Status::InvalidArgument("wal: negative first segment");
   ZW_RETURN_IF_ERROR(o.fs->CreateDirs(o.dir));
   std::unique_ptr<Wal> w(new Wal(o));
+  if (o.first_segment > 0) {
+    // Left behind by a crash between writing a checkpoint and deleting what it covers.
+    auto listed = ListSegments(o.fs, o.dir);
+    if (!listed.ok()) return listed.status();
+    bool removed = false;
+    for (int index : *listed) {
+      if (index >= o.first_segment) break;
+      ZW_RETURN_IF_ERROR(o.fs->RemoveFile(w->SegmentPath(index)));
+      removed = true;
+    }
+    if (removed) ZW_RETURN_IF_ERROR(o.fs->SyncDir(o.dir));
+    w->segment_ = o.first_segment - 1;
+  }
   ZW_RETURN_IF_ERROR(w->Replay(replay, report));
   {
     std::lock_guard lock(w->mu_);

@@ -52,6 +52,9 @@ struct Options {
   // Called after every fsync with its duration in seconds (e.g. to feed a histogram).
   // Runs on the syncing thread; must be cheap and must not call back into the WAL.
   std::function<void(double)> on_fsync;
+  // Segments with a lower index are covered by a checkpoint (tsdb/wal/checkpoint.h): Open
+  // deletes them, oldest first, without replaying them, and never writes below this index.
+  int first_segment = 0;
 };
 
 // What Open() found while replaying.
