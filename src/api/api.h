@@ -13,15 +13,22 @@
 #include "promql/engine.h"
 #include "scrape/scrape_manager.h"
 #include "storage/storage.h"
+#include "tsdb/db.h"
 
 namespace zw::api {
 
 struct ApiContext {
   storage::Storage* storage = nullptr;
+  // The database behind `storage`, for the admin and TSDB status endpoints; may be null.
+  tsdb::DB* db = nullptr;
+  bool admin_enabled = false;   // --web.enable-admin-api
+  std::string snapshot_dir;     // where snapshots are created
   ingest::PushIngester* push = nullptr;
   promql::Engine* engine = nullptr;
   // The server's own metrics in Prometheus text format.
   std::function<std::string()> self_metrics;
+  // The server's own metrics in OpenMetrics 1.0; when set, /metrics negotiates by Accept.
+  std::function<std::string()> self_metrics_openmetrics;
   // False while the server is starting or shutting down.
   std::function<bool()> ready = [] { return true; };
   std::function<int64_t()> now_ms;
@@ -35,6 +42,7 @@ struct ApiContext {
   std::function<uint64_t()> corruption_count;  // damaged WAL places found at start
   // For /api/v1/targets.
   std::function<std::vector<scrape::TargetInfo>()> targets;
+  std::function<std::vector<scrape::TargetInfo>()> dropped_targets;
 };
 
 // /api/v1/push, /api/v1/series, /api/v1/labels, /api/v1/label/{name}/values, /metrics,
@@ -45,8 +53,13 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx);
 void RegisterStatusApi(Router& router, const ApiContext& ctx);
 // /api/v1/query, /api/v1/query_range, /api/v1/format_query.
 void RegisterQueryApi(Router& router, const ApiContext& ctx);
+// /api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones} (with admin_enabled) and
+// /api/v1/status/tsdb.
+void RegisterAdminApi(Router& router, const ApiContext& ctx);
 // /api/metrics and /api/metrics/{domain}: the specification's aggregated view.
 void RegisterMetricsView(Router& router, const ApiContext& ctx);
+// POST /api/v1/write: Prometheus remote_write 1.0 into ctx.storage (write_api.cc).
+void RegisterWriteApi(Router& router, const ApiContext& ctx);
 
 // A JSON success envelope around already-serialised `data`: {"status":"success","data":...}.
 HttpResponse SuccessResponse(std::string_view data_json);

@@ -294,6 +294,7 @@ class PushIngester::Batch {
     } else {
       total = LastValue(first.series).value_or(0);
     }
+    ZW_RETURN_IF_ERROR(InOrder(key, evs));
     MetricMetadata meta{MetricType::kCounter, "", ""};
     const MetricMetadata* pending_meta = &meta;  // sent with the first sample only
     for (size_t k = 0; k < evs.size(); ++k) {
@@ -327,6 +328,7 @@ class PushIngester::Batch {
     } else {
       h = LoadHistogram(first);
     }
+    ZW_RETURN_IF_ERROR(InOrder(key, evs));
     bool with_meta = true;
     for (size_t k = 0; k < evs.size(); ++k) {
       Observe(h, evs[k]->value);
@@ -341,10 +343,38 @@ class PushIngester::Batch {
     ZW_RETURN_IF_ERROR(app_->Commit());
     for (auto& [k, v] : counters_) ing_->counters_[k] = v;
     for (auto& [k, v] : histograms_) ing_->histograms_[k] = std::move(v);
+    for (auto& [k, v] : newest_) ing_->newest_[k] = v;
     return samples_;
   }
 
  private:
+  // Running totals only mean something in time order: a counter, histogram or timer event
+  // older than the newest one of its series is rejected (gauges may arrive out of order
+  // within the storage's window).
+  Status InOrder(uint64_t key, const std::vector<const Event*>& evs) {
+    int64_t newest = kMinTime;
+    if (auto it = newest_.find(key); it != newest_.end()) {
+      newest = it->second;
+    } else if (auto it2 = ing_->newest_.find(key); it2 != ing_->newest_.end()) {
+      newest = it2->second;
+    } else {
+      newest = loaded_t_;
+    }
+    for (const Event* ev : evs) {
+      if (ev->t < newest) {
+        return Status::Error(StatusCode::kOutOfOrder,
+                             "item {}: out-of-order sample: {} events must not be older than "
+                             "the newest one of their series (timestamp {} < {})",
+                             ev->index, ev->kind == Kind::kCounter ? "counter" : "histogram and timer",
+                             ev->t, newest);
+      }
+      newest = ev->t;
+    }
+    newest_[key] = newest;
+    loaded_t_ = kMinTime;
+    return Status::Ok();
+  }
+
   static void Observe(HistogramState& h, double v) {
     h.count++;
     h.sum += v;
@@ -428,6 +458,7 @@ class PushIngester::Batch {
       while (it->Next()) {
         double v = it->At().v;
         if (!IsStaleNaN(v)) last = v;
+        loaded_t_ = std::max(loaded_t_, it->At().t);
       }
       if (last) fn(s.labels(), *last);
     }
@@ -465,6 +496,8 @@ class PushIngester::Batch {
   std::unique_ptr<storage::Appender> app_;
   std::unordered_map<uint64_t, double> counters_;
   std::unordered_map<uint64_t, HistogramState> histograms_;
+  std::unordered_map<uint64_t, int64_t> newest_;  // newest event time per running series
+  int64_t loaded_t_ = kMinTime;  // newest stored sample seen by the last load from storage
   size_t samples_ = 0;
 };
 

@@ -76,6 +76,7 @@ class PushIngester {
   // Guarded by mu_. Keyed by the hash of the series' (or histogram's base) labels.
   std::unordered_map<uint64_t, double> counters_;
   std::unordered_map<uint64_t, HistogramState> histograms_;
+  std::unordered_map<uint64_t, int64_t> newest_;  // newest event time of each running series
   std::unordered_map<std::string, MetricType> family_types_;
 };
 

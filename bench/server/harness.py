@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Whole-server ingest benchmark: the same remote_write workload into zenwatch,
+VictoriaMetrics and Prometheus, each pinned to one core, the sender on another.
+
+    python3 bench/server/harness.py --zenwatch build-rw/src/cli/zenwatch --size 10k
+
+See README.md. `load_dataset` is the reusable part: it starts the servers, loads one
+workload into each and returns them running (for the PromQL query benchmark).
+"""
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rwproto  # noqa: E402
+import servers  # noqa: E402
+from workload import Workload  # noqa: E402
+
+SIZES = {"10k": (10000, 3.0), "100k": (100000, 1.0)}
+
+
+def pin_self(core):
+    try:
+        os.sched_setaffinity(0, {core})
+    except (AttributeError, OSError):
+        pass
+
+
+def send(server, workload, deadline, shard_requests=None):
+    """Replays the workload into `server` over one connection per shard, shards kept
+    within one round of each other. Returns {"seconds", "samples", "requests", "errors",
+    "first_error"}."""
+    shard_requests = shard_requests or [workload.shard_requests(i) for i in range(workload.shards)]
+    rounds = max((r[-1][0] for r in shard_requests if r), default=0) + 1
+    barrier = threading.Barrier(len(shard_requests))
+    stats = {"samples": 0, "requests": 0, "errors": 0, "first_error": None}
+    lock = threading.Lock()
+    abort = threading.Event()
+
+    def worker(reqs):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        samples = requests = errors = 0
+        first_error = None
+        i = 0
+        try:
+            for rnd in range(rounds):
+                while i < len(reqs) and reqs[i][0] == rnd and not abort.is_set():
+                    _, n, body = reqs[i]
+                    i += 1
+                    if time.time() > deadline:
+                        abort.set()
+                        break
+                    try:
+                        conn.request("POST", server.write_path, body=body, headers=rwproto.HEADERS)
+                        r = conn.getresponse()
+                        data = r.read()
+                    except (OSError, http.client.HTTPException) as e:
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                        status, data = 0, str(e).encode()
+                    else:
+                        status = r.status
+                    requests += 1
+                    if 200 <= status < 300:
+                        samples += n
+                    else:
+                        errors += 1
+                        first_error = first_error or f"{status}: {data[:300]!r}"
+                try:
+                    barrier.wait(timeout=max(1, deadline - time.time()))
+                except threading.BrokenBarrierError:
+                    abort.set()
+                    break
+        finally:
+            conn.close()
+            with lock:
+                stats["samples"] += samples
+                stats["requests"] += requests
+                stats["errors"] += errors
+                stats["first_error"] = stats["first_error"] or first_error
+            if abort.is_set():
+                barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(r,)) for r in shard_requests]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats["seconds"] = time.time() - t0
+    stats["timed_out"] = abort.is_set()
+    return stats
+
+
+def wait_idle(server, max_seconds=60, quiet_share=0.02, window=2.0):
+    """Waits until the server uses under `quiet_share` of a core over `window` seconds
+    (background merges and flushes done), at most `max_seconds`."""
+    end = time.time() + max_seconds
+    prev = server.cpu_seconds()
+    while time.time() < end:
+        time.sleep(window)
+        cur = server.cpu_seconds()
+        if cur - prev < quiet_share * window:
+            return
+        prev = cur
+
+
+def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_requests=None,
+               keep_running=False, log=print):
+    """Starts one server, loads the workload, measures it. Returns (result, server); the
+    server is stopped unless keep_running."""
+    deadline = deadline or time.time() + 3600
+    srv = servers.SERVERS[kind](core=core, binary=binary)
+    try:
+        srv.start()
+        time.sleep(1.0)
+        rss0, cpu0 = srv.rss_bytes(), srv.cpu_seconds()
+        sent = send(srv, workload, deadline, shard_requests)
+        cpu_ingest = srv.cpu_seconds() - cpu0
+        wait_idle(srv, max_seconds=max(1, min(60, deadline - time.time())))
+        cpu_total = srv.cpu_seconds() - cpu0
+        rss = srv.rss_bytes()
+        end_s = workload.end_ms / 1000
+        try:
+            got_series = int(float(srv.query('count({__name__=~"bench_.+"})', end_s)[0]["value"][1]))
+        except (RuntimeError, IndexError, KeyError, ValueError) as e:
+            got_series = f"query failed: {e}"
+        srv.flush()
+        result = {
+            "server": kind,
+            "samples_sent": sent["samples"],
+            "requests": sent["requests"],
+            "errors": sent["errors"],
+            "first_error": sent["first_error"],
+            "timed_out": sent["timed_out"],
+            "seconds": round(sent["seconds"], 3),
+            "samples_per_s": round(sent["samples"] / sent["seconds"]) if sent["seconds"] else 0,
+            "cpu_s_ingest": round(cpu_ingest, 3),
+            "cpu_s_total": round(cpu_total, 3),
+            "cpu_s_per_m_samples": round(cpu_ingest / (sent["samples"] / 1e6), 3)
+            if sent["samples"] else None,
+            "cpu_s_per_m_samples_incl_background": round(cpu_total / (sent["samples"] / 1e6), 3)
+            if sent["samples"] else None,
+            "samples_per_cpu_s": round(sent["samples"] / cpu_ingest) if cpu_ingest else None,
+            # Share of its one core the server used while receiving: below ~0.9 it was
+            # waiting (on the sender, on its own pacing), so samples_per_s understates it.
+            "core_utilisation": round(cpu_ingest / sent["seconds"], 3) if sent["seconds"] else None,
+            "rss_bytes": rss,
+            "rss_bytes_before": rss0,
+            "rss_bytes_per_series": round((rss - rss0) / workload.n_series, 1),
+            "series_found": got_series,
+        }
+        if keep_running:
+            return result, srv
+        srv.stop()  # graceful: each flushes what it holds (WAL, parts, head)
+        result["disk_bytes_after_stop"] = srv.disk_bytes()
+        result["disk_bytes_per_sample"] = round(result["disk_bytes_after_stop"] / max(1, sent["samples"]), 3)
+        files = {}
+        for root, _, names in os.walk(srv.data_dir):
+            rel = os.path.relpath(root, srv.data_dir).split(os.sep)[0]
+            files[rel] = files.get(rel, 0) + sum(
+                os.lstat(os.path.join(root, n)).st_blocks * 512 for n in names)
+        result["disk_by_top_dir"] = files
+        log(f"  {kind}: {result['samples_per_s']:,} samples/s, "
+            f"{result['cpu_s_per_m_samples']} CPU-s/M samples, RSS {rss / 1e6:.0f} MB, "
+            f"disk {result['disk_bytes_after_stop'] / 1e6:.1f} MB, errors {sent['errors']}"
+            + (f" ({sent['first_error']})" if sent["first_error"] else ""))
+        return result, None
+    finally:
+        if not keep_running:
+            srv.cleanup()
+
+
+def load_dataset(workload, kinds=("zenwatch", "victoriametrics", "prometheus"), binaries=None,
+                 core=0, timeout_s=3600, log=print):
+    """Starts each server in `kinds` (pinned to `core`), loads `workload` into it and
+    returns {kind: (ingest result, running Server)}. The caller queries them and must
+    call servers.stop_all() (or .cleanup() on each) when done."""
+    workload.prepare(log=log)
+    reqs = [workload.shard_requests(i) for i in range(workload.shards)]
+    deadline = time.time() + timeout_s
+    out = {}
+    for kind in kinds:
+        result, srv = ingest_one(kind, workload, (binaries or {}).get(kind), core, deadline, reqs,
+                                 keep_running=True, log=log)
+        out[kind] = (result, srv)
+    return out
+
+
+def median_of(results, key):
+    vals = [r[key] for r in results if isinstance(r.get(key), (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", choices=sorted(SIZES), action="append",
+                    help="10k (10k series x 3 h) and/or 100k (100k series x 1 h); default 10k")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply the series count (e.g. 0.1 for a quick run)")
+    ap.add_argument("--hours", type=float, help="override the hours of data")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--servers", default="zenwatch,victoriametrics,prometheus")
+    ap.add_argument("--zenwatch", default=os.environ.get("ZW_BINARY", ""))
+    ap.add_argument("--victoria-metrics", default="/usr/bin/victoria-metrics")
+    ap.add_argument("--prometheus", default="/usr/bin/prometheus")
+    ap.add_argument("--shards", type=int, default=4, help="sender connections")
+    ap.add_argument("--server-core", type=int, default=0)
+    ap.add_argument("--sender-core", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=3600, help="whole-run limit, seconds")
+    ap.add_argument("--json", help="write all results here")
+    args = ap.parse_args()
+
+    pin_self(args.sender_core)
+    hard_deadline = time.time() + args.timeout
+    binaries = {"zenwatch": os.path.abspath(args.zenwatch) if args.zenwatch else None,
+                "victoriametrics": args.victoria_metrics, "prometheus": args.prometheus}
+
+    def on_signal(signum, _):
+        servers.stop_all()
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    report = {"sizes": []}
+    try:
+        for size in args.size or ["10k"]:
+            n, hours = SIZES[size]
+            n = max(100, int(n * args.scale))
+            w = Workload(n, args.hours or hours, shards=args.shards)
+            print(f"== {size}: {n} series x {w.hours} h = {w.total_samples:,} samples")
+            w.prepare()
+            reqs = [w.shard_requests(i) for i in range(w.shards)]
+            runs = {k: [] for k in args.servers.split(",")}
+            for run in range(args.runs):
+                for kind in runs:
+                    if time.time() > hard_deadline:
+                        print("  time limit reached; stopping")
+                        break
+                    print(f"  run {run + 1}/{args.runs}: {kind}")
+                    result, _ = ingest_one(kind, w, binaries.get(kind), args.server_core,
+                                           hard_deadline, reqs)
+                    runs[kind].append(result)
+            summary = {}
+            for kind, rs in runs.items():
+                summary[kind] = {k: median_of(rs, k) for k in (
+                    "samples_per_s", "cpu_s_per_m_samples", "cpu_s_per_m_samples_incl_background",
+                    "samples_per_cpu_s", "core_utilisation", "rss_bytes", "rss_bytes_per_series",
+                    "disk_bytes_after_stop", "disk_bytes_per_sample")}
+                summary[kind]["runs"] = len(rs)
+                summary[kind]["errors"] = sum(r["errors"] for r in rs)
+            zw, vm = summary.get("zenwatch"), summary.get("victoriametrics")
+            if zw and vm and zw["samples_per_cpu_s"] and vm["samples_per_cpu_s"]:
+                summary["zenwatch_vs_victoriametrics_samples_per_cpu_s"] = round(
+                    zw["samples_per_cpu_s"] / vm["samples_per_cpu_s"], 3)
+            report["sizes"].append({"size": size, "workload": w.describe(), "runs": runs,
+                                    "median": summary})
+            print(json.dumps(summary, indent=2))
+    finally:
+        servers.stop_all()
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

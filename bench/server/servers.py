@@ -1,0 +1,189 @@
+"""The three servers under test, each a real binary on 127.0.0.1 with a temp data dir.
+
+Every server is started pinned to one core (`taskset -c <core>`), is measured through
+/proc/<pid> (CPU = utime + stime, RSS = VmRSS) and `du` of its data dir, and is stopped by
+its PID (SIGTERM, then SIGKILL after a grace period). `ALL_STARTED` tracks every process
+so the harness can stop them whatever happens.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ALL_STARTED = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=60):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+class Server:
+    name = "?"
+    write_path = "/api/v1/write"
+
+    def __init__(self, core=0, binary=None):
+        self.core = core
+        self.binary = binary or self.default_binary
+        self.tmp = tempfile.mkdtemp(prefix=f"zw-bench-{self.name}-")
+        self.data_dir = os.path.join(self.tmp, "data")
+        os.makedirs(self.data_dir)
+        self.port = None
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "log.txt")
+
+    def command(self):
+        raise NotImplementedError
+
+    def start(self, timeout=60):
+        self.port = free_port()
+        self.log = open(self.log_path, "w")
+        cmd = ["taskset", "-c", str(self.core)] + self.command()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        ALL_STARTED.append(self)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.output()[-3000:]}")
+            try:
+                status, _ = http("GET", self.url(self.ready_path), timeout=2)
+                if status == 200:
+                    return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become ready:\n{self.output()[-3000:]}")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def output(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+    def rss_bytes(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def flush(self):
+        """Makes what was ingested durable on disk, where the server offers a way."""
+
+    def disk_bytes(self):
+        return dir_bytes(self.data_dir)
+
+    def query(self, promql, at_s):
+        status, body = http("GET", self.url("/api/v1/query?" + urllib.parse.urlencode(
+            {"query": promql, "time": f"{at_s:.3f}"})))
+        if status != 200:
+            raise RuntimeError(f"{self.name}: query {promql}: {status} {body[:300]!r}")
+        return json.loads(body)["data"]["result"]
+
+    def stop(self, grace=60):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def cleanup(self):
+        self.stop(grace=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self in ALL_STARTED:
+            ALL_STARTED.remove(self)
+
+
+class Zenwatch(Server):
+    name = "zenwatch"
+    default_binary = os.environ.get("ZW_BINARY", "")
+    ready_path = "/-/ready"
+
+    def command(self):
+        if not self.binary or not os.path.exists(self.binary):
+            raise RuntimeError("zenwatch binary not found: pass --zenwatch or set ZW_BINARY")
+        # An empty scrape config keeps the server from scraping itself during the run.
+        cfg = os.path.join(self.tmp, "zenwatch.yml")
+        with open(cfg, "w") as f:
+            f.write("scrape_configs:\n  - job_name: zenwatch\n    static_configs: []\n")
+        return [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
+                self.data_dir, "--config", cfg]
+
+
+class VictoriaMetrics(Server):
+    name = "victoriametrics"
+    default_binary = "/usr/bin/victoria-metrics"
+    ready_path = "/health"
+
+    def command(self):
+        return [self.binary, "-storageDataPath", self.data_dir, "-httpListenAddr",
+                f"127.0.0.1:{self.port}", "-retentionPeriod", "100y", "-loggerLevel", "WARN"]
+
+    def flush(self):
+        http("GET", self.url("/internal/force_flush"))
+
+
+class Prometheus(Server):
+    name = "prometheus"
+    default_binary = "/usr/bin/prometheus"
+    ready_path = "/-/ready"
+
+    def command(self):
+        cfg = os.path.join(self.tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1m\n")  # no scrape jobs
+        return [self.binary, "--config.file", cfg, "--storage.tsdb.path", self.data_dir,
+                "--web.listen-address", f"127.0.0.1:{self.port}",
+                "--web.enable-remote-write-receiver", "--log.level", "warn"]
+
+
+SERVERS = {"zenwatch": Zenwatch, "victoriametrics": VictoriaMetrics, "prometheus": Prometheus}
+
+
+def stop_all():
+    for s in list(ALL_STARTED):
+        try:
+            s.cleanup()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
