@@ -39,6 +39,44 @@ int main(int argc, char** argv) {
       ->add_option("--query.lookback-delta", opts.query_lookback_delta,
                    "How far back an instant selector looks for a sample (e.g. 5m)")
       ->capture_default_str();
+  serve
+      ->add_option("--query.timeout", opts.query_timeout,
+                   "Longest a query may run, queue time included (e.g. 2m); then it fails "
+                   "with errorType timeout")
+      ->capture_default_str();
+  serve
+      ->add_option("--query.max-concurrency", opts.query_max_concurrency,
+                   "Queries evaluated at once; the rest wait in a queue")
+      ->capture_default_str();
+  serve
+      ->add_option("--retention.time,--retention.raw", opts.retention_time,
+                   "How long raw samples are kept, counted back from the newest sample (e.g. 15d)")
+      ->capture_default_str();
+  serve
+      ->add_option("--retention.size", opts.retention_size,
+                   "Most bytes the blocks may take (e.g. 512MB, 20GB); the oldest go first; 0: no "
+                   "limit")
+      ->capture_default_str();
+  serve->add_option("--retention.5m", opts.retention_5m, "How long 5-minute downsampled data is kept")
+      ->capture_default_str();
+  serve->add_option("--retention.1h", opts.retention_1h, "How long 1-hour downsampled data is kept")
+      ->capture_default_str();
+  serve
+      ->add_option("--downsample.after", opts.downsample_after,
+                   "Age at which blocks get 5-minute and 1-hour copies; 0 turns downsampling off")
+      ->capture_default_str();
+  serve
+      ->add_option("--ooo.window", opts.ooo_window,
+                   "How far behind the newest sample out-of-order samples are still accepted; 0 "
+                   "rejects them")
+      ->capture_default_str();
+  serve
+      ->add_option("--tsdb.block-ranges", opts.block_ranges,
+                   "Block range and the ranges compaction merges blocks into, each a multiple of "
+                   "the one before")
+      ->capture_default_str();
+  serve->add_flag("--web.enable-admin-api", opts.enable_admin_api,
+                  "Enable the snapshot, delete_series and clean_tombstones endpoints");
   serve->add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();

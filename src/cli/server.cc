@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <charconv>
+#include <functional>
 #include <memory>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -17,7 +19,7 @@
 #include "promql/engine.h"
 #include "scrape/config.h"
 #include "scrape/scrape_manager.h"
-#include "tsdb/head.h"
+#include "tsdb/db.h"
 
 namespace zw::cli {
 namespace {
@@ -40,6 +42,87 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+// "512MB", "10GiB", "1048576": bytes, with Prometheus's units (B, KB, MB, GB, TB, PB: powers
+// of 1024; the "iB" spellings too).
+Result<uint64_t> ParseByteSize(std::string_view flag, const std::string& s) {
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + digits, n);
+  std::string unit = s.substr(digits);
+  static const std::pair<const char*, int> kUnits[] = {
+      {"", 0},   {"B", 0},   {"KB", 1},  {"MB", 2},  {"GB", 3},  {"TB", 4},  {"PB", 5},
+      {"KiB", 1}, {"MiB", 2}, {"GiB", 3}, {"TiB", 4}, {"PiB", 5}};
+  if (digits == 0 || ec != std::errc()) {
+    return Status::InvalidArgument(std::string(flag) + " \"" + s +
+                                   "\": expected a size like 512MB or 20GB");
+  }
+  for (auto [name, power] : kUnits) {
+    if (unit != name) continue;
+    for (int i = 0; i < power; ++i) {
+      if (n > (UINT64_MAX >> 10)) {
+        return Status::InvalidArgument(std::string(flag) + " \"" + s + "\": too large");
+      }
+      n <<= 10;
+    }
+    return n;
+  }
+  return Status::InvalidArgument(std::string(flag) + " \"" + s + "\": unknown unit \"" + unit +
+                                 "\" (use B, KB, MB, GB, TB or PB)");
+}
+
+Result<int64_t> NonNegativeDuration(std::string_view flag, const std::string& s) {
+  if (s == "0") return 0;
+  auto d = ParseDurationMs(s);
+  if (!d.ok() || *d < 0) {
+    return Status::InvalidArgument(std::string(flag) + " \"" + s +
+                                   "\": expected a duration like 15d, 90d or 1y");
+  }
+  return *d;
+}
+
+Result<tsdb::DBOptions> StorageOptions(const ServeOptions& o) {
+  tsdb::DBOptions d;
+  d.dir = o.data_dir;
+  auto raw = NonNegativeDuration("--retention.time", o.retention_time);
+  if (!raw.ok()) return raw.status();
+  auto r5m = NonNegativeDuration("--retention.5m", o.retention_5m);
+  if (!r5m.ok()) return r5m.status();
+  auto r1h = NonNegativeDuration("--retention.1h", o.retention_1h);
+  if (!r1h.ok()) return r1h.status();
+  auto after = NonNegativeDuration("--downsample.after", o.downsample_after);
+  if (!after.ok()) return after.status();
+  auto ooo = NonNegativeDuration("--ooo.window", o.ooo_window);
+  if (!ooo.ok()) return ooo.status();
+  auto size = ParseByteSize("--retention.size", o.retention_size);
+  if (!size.ok()) return size.status();
+  d.retention_ms = *raw;
+  d.retention_5m_ms = *r5m;
+  d.retention_1h_ms = *r1h;
+  d.downsample_after_ms = *after;
+  d.retention_bytes = *size;
+  d.head.ooo_window_ms = *ooo;
+  if (*raw > 0 && *raw < 7 * 24 * 3600 * 1000LL) {
+    spdlog::warn("--retention.time {} keeps less than the 7 days of raw history the "
+                 "specification asks for",
+                 o.retention_time);
+  }
+  d.block_ranges_ms.clear();
+  std::string_view rest = o.block_ranges;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string part(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    auto r = ParseDurationMs(part);
+    if (!r.ok() || *r <= 0) {
+      return Status::InvalidArgument("--tsdb.block-ranges \"" + o.block_ranges +
+                                     "\": expected durations like 2h,6h,24h");
+    }
+    d.block_ranges_ms.push_back(*r);
+  }
+  return d;
+}
+
 }  // namespace
 
 Status Serve(const ServeOptions& o) {
@@ -57,6 +140,13 @@ Status Serve(const ServeOptions& o) {
   }
   if (o.query_max_samples == 0)
     return Status::InvalidArgument("--query.max-samples must be positive");
+  auto query_timeout = ParseDurationMs(o.query_timeout);
+  if (!query_timeout.ok() || *query_timeout <= 0) {
+    return Status::InvalidArgument("--query.timeout \"" + o.query_timeout +
+                                   "\": expected a positive duration like 2m");
+  }
+  if (o.query_max_concurrency == 0)
+    return Status::InvalidArgument("--query.max-concurrency must be positive");
   std::string config_yaml;
   if (!o.config_file.empty()) {
     auto text = LoadConfigFile(o.config_file);
@@ -75,11 +165,13 @@ Status Serve(const ServeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the configuration
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tsdb::HeadOptions ho;
-  ho.dir = o.data_dir;
+  auto dbo = StorageOptions(o);
+  if (!dbo.ok()) return dbo.status();
+  tsdb::HeadOptions& ho = dbo->head;
   ho.wal_sync = o.wal_sync == "always" ? wal::SyncMode::kAlways : wal::SyncMode::kInterval;
   ho.wal_sync_interval = std::chrono::milliseconds(*sync_interval);
   // The WAL reports fsync latency into self-metrics, which read the head's counters; the
@@ -89,27 +181,36 @@ Status Serve(const ServeOptions& o) {
   ho.wal_on_fsync = [&self_ptr](double seconds) {
     if (SelfMetrics* s = self_ptr.load(std::memory_order_acquire)) s->ObserveFsync(seconds);
   };
-  auto head = tsdb::Head::Open(ho);
-  if (!head.ok()) return head.status();
+  auto opened = tsdb::DB::Open(std::move(*dbo));
+  if (!opened.ok()) return opened.status();
+  tsdb::DB* db = opened->get();
+  tsdb::Head* head_ptr = &db->head();
 
-  ingest::PushIngester push(head->get());
-  SelfMetrics self(head->get(), &push);
+  ingest::PushIngester push(db);
+  SelfMetrics self(head_ptr, &push);
   self_ptr.store(&self, std::memory_order_release);
   std::atomic<bool> ready{false};
 
-  scrape::ScrapeManager scraper(head->get());
+  scrape::ScrapeManager scraper(db);
 
   promql::EngineOptions eo;
   eo.lookback_ms = *lookback;
   eo.max_samples = o.query_max_samples;
+  eo.timeout = std::chrono::milliseconds(*query_timeout);
+  eo.max_concurrency = o.query_max_concurrency;
   promql::Engine engine(eo);
 
   api::ApiContext ctx;
   ctx.engine = &engine;
   ctx.targets = [&scraper] { return scraper.Targets(); };
-  ctx.storage = head->get();
+  ctx.storage = db;
+  ctx.db = db;
+  ctx.admin_enabled = o.enable_admin_api;
+  ctx.snapshot_dir = o.data_dir + "/snapshots";
   ctx.push = &push;
   ctx.self_metrics = [&self] { return self.Exposition(); };
+  ctx.self_metrics_openmetrics = [&self] { return self.ExpositionOpenMetrics(); };
+  ctx.dropped_targets = [&scraper] { return scraper.DroppedTargets(); };
   ctx.ready = [&ready] { return ready.load(); };
   ctx.version = ZW_VERSION;
   ctx.revision = ZW_REVISION;
@@ -119,16 +220,41 @@ Status Serve(const ServeOptions& o) {
                {"wal.sync", o.wal_sync},
                {"wal.sync-interval", o.wal_sync_interval},
                {"query.max-samples", std::to_string(o.query_max_samples)},
-               {"query.lookback-delta", o.query_lookback_delta}};
+               {"query.lookback-delta", o.query_lookback_delta},
+               {"query.timeout", o.query_timeout},
+               {"query.max-concurrency", std::to_string(o.query_max_concurrency)},
+               {"retention.time", o.retention_time},
+               {"retention.size", o.retention_size},
+               {"retention.5m", o.retention_5m},
+               {"retention.1h", o.retention_1h},
+               {"downsample.after", o.downsample_after},
+               {"ooo.window", o.ooo_window},
+               {"tsdb.block-ranges", o.block_ranges},
+               {"web.enable-admin-api", o.enable_admin_api ? "true" : "false"}};
   ctx.config_yaml = config_yaml;
   ctx.start_time_ms = NowMs();
-  const tsdb::Head* h = head->get();
+  const tsdb::Head* h = head_ptr;
   ctx.corruption_count = [h] { return h->stats().wal_replay_corruptions.load(); };
   auto router = std::make_shared<api::Router>();
   api::RegisterStorageApi(*router, ctx);
   api::RegisterMetricsView(*router, ctx);
+  api::RegisterWriteApi(*router, ctx);
   api::RegisterStatusApi(*router, ctx);
   api::RegisterQueryApi(*router, ctx);
+  api::RegisterAdminApi(*router, ctx);
+  // Re-reads --config and applies its scrape section; set once the server listens.
+  std::function<Status()> reload;
+  std::mutex reload_mu;
+  router->Add("POST", "/-/reload", [&reload, &reload_mu](api::HttpRequest&) {
+    std::lock_guard lock(reload_mu);
+    if (!reload) return api::ErrorResponse(503, "unavailable", "the server is starting");
+    Status st = reload();
+    if (!st.ok()) return api::ErrorResponse(400, "bad_data", st.message());
+    api::HttpResponse resp;
+    resp.content_type = "text/plain; charset=utf-8";
+    resp.body = "configuration reloaded\n";
+    return resp;
+  });
 
   api::HttpServerOptions so;
   so.address = listen->first;
@@ -140,7 +266,7 @@ Status Serve(const ServeOptions& o) {
   auto port = server.Start();
   if (!port.ok()) {
     scraper.Stop();
-    (void)(*head)->Close();
+    (void)db->Close();
     return port.status();
   }
   // zenwatch scrapes itself unless the configuration has its own "zenwatch" job.
@@ -153,16 +279,35 @@ Status Serve(const ServeOptions& o) {
         scrape::SelfScrapeConfig(host + ":" + std::to_string(*port)));
   }
   scraper.ApplyConfig(*scrape_config);
+  {
+    std::string self_address =
+        (listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first) + ":" + std::to_string(*port);
+    std::lock_guard lock(reload_mu);
+    reload = [&o, &scraper, self_address]() -> Status {
+      auto next = LoadScrapeConfig(o.config_file, self_address);
+      if (!next.ok()) {
+        spdlog::error("reload rejected, the running configuration stays: {}",
+                      next.status().message());
+        return next.status();
+      }
+      scraper.ApplyConfig(*next);
+      spdlog::info("configuration reloaded from {}", o.config_file);
+      return Status::Ok();
+    };
+  }
   ready = true;
   spdlog::info("zenwatch listening on http://{}:{} (data in {})", listen->first, *port, o.data_dir);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    std::lock_guard lock(reload_mu);
+    (void)reload();
+  }
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ready = false;
   scraper.Stop();
   server.Stop(std::chrono::seconds(10));
-  Status st = (*head)->Close();
+  Status st = db->Close();
   if (!st.ok()) return st;
   spdlog::info("WAL flushed; bye");
   return Status::Ok();

@@ -17,6 +17,17 @@ struct ServeOptions {
   std::string wal_sync_interval = "1s";
   uint64_t query_max_samples = 50'000'000;
   std::string query_lookback_delta = "5m";
+  std::string query_timeout = "2m";
+  // Storage (docs/storage.md).
+  std::string retention_time = "15d";  // raw data
+  std::string retention_size = "0";    // bytes of blocks, with a unit (512MB, 10GB); 0: none
+  std::string retention_5m = "90d";
+  std::string retention_1h = "1y";
+  std::string downsample_after = "40h";  // 0 turns downsampling off
+  std::string ooo_window = "30m";
+  std::string block_ranges = "2h,6h,24h";
+  bool enable_admin_api = false;
+  uint64_t query_max_concurrency = 20;
 };
 
 Status Serve(const ServeOptions& options);

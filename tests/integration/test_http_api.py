@@ -5,6 +5,7 @@ import random
 import signal
 import time
 import unittest
+import urllib.parse
 
 from zwtest import Server
 
@@ -58,9 +59,22 @@ class HttpApiTest(unittest.TestCase):
             self.assertEqual(status, 400, raw)
             self.assertEqual(body["errorType"], "bad_data")
 
-    def test_out_of_order_is_rejected(self):
+    def test_out_of_order_within_the_window_is_accepted_older_is_rejected(self):
         self.assertEqual(self.srv.push(event(name="ooo", timestamp=NOW_MS))[0], 204)
-        status, body = self.srv.push(event(name="ooo", timestamp=NOW_MS - 60000))
+        # Within --ooo.window (30m by default): accepted and returned in time order.
+        self.assertEqual(self.srv.push(event(name="ooo", timestamp=NOW_MS - 60000))[0], 204)
+        status, body = self.srv.get_json("/api/v1/query", {
+            "query": 'coordination_ooo[5m]', "time": "%.3f" % (NOW_MS / 1000)})
+        self.assertEqual(status, 200)
+        times = [float(t) for t, _ in body["data"]["result"][0]["values"]]
+        self.assertEqual(times, [(NOW_MS - 60000) / 1000, NOW_MS / 1000])
+        # Older than the window: rejected with an error naming the problem.
+        status, body = self.srv.push(event(name="ooo", timestamp=NOW_MS - 45 * 60000))
+        self.assertEqual(status, 400)
+        self.assertIn("out-of-order", body["error"])
+        # Counters keep a running total, which only means something in time order.
+        self.assertEqual(self.srv.push(event(name="ooo_c", type="counter", timestamp=NOW_MS))[0], 204)
+        status, body = self.srv.push(event(name="ooo_c", type="counter", timestamp=NOW_MS - 60000))
         self.assertEqual(status, 400)
         self.assertIn("out-of-order", body["error"])
 
@@ -192,6 +206,33 @@ class HttpApiTest(unittest.TestCase):
         status, body = self.srv.get_json("/api/v1/format_query", {"query": "sum(rate(x[5m]))by(job)"})
         self.assertEqual(body["data"], "sum by (job) (rate(x[5m]))")
 
+    def test_query_stats(self):
+        t0 = (NOW_MS // 1000 - 300) * 1000
+        self.srv.push([event(name="stats_g", value=i, labels={"k": str(k)}, timestamp=t0 + i * 15000)
+                       for i in range(10) for k in range(3)])
+        end = (t0 + 9 * 15000) / 1000
+        status, body = self.srv.get_json("/api/v1/query", {
+            "query": "sum_over_time(coordination_stats_g[1m])", "time": end, "stats": "all"})
+        self.assertEqual(status, 200, body)
+        st = body["data"]["stats"]
+        self.assertEqual(sorted(st["timings"]), sorted([
+            "evalTotalTime", "resultSortTime", "queryPreparationTime", "innerEvalTime", "execQueueTime",
+            "execTotalTime"]))
+        self.assertGreaterEqual(st["timings"]["execTotalTime"], st["timings"]["evalTotalTime"])
+        # [end-1m, end] holds 5 samples (closed range) of each of the 3 series.
+        self.assertEqual(st["samples"], {"totalQueryableSamples": 15, "peakSamples": 15})
+        status, body = self.srv.get_json("/api/v1/query_range", {
+            "query": "coordination_stats_g", "start": end - 60, "end": end, "step": 30, "stats": "all"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["data"]["stats"]["samples"]["totalQueryableSamples"], 9)  # 3 steps x 3 series
+        status, body = self.srv.get_json("/api/v1/query", {"query": "1", "time": end})
+        self.assertNotIn("stats", body["data"])
+        # A range query of one step is still a matrix, as in Prometheus.
+        status, body = self.srv.get_json("/api/v1/query_range", {
+            "query": "coordination_stats_g", "start": end, "end": end, "step": 15})
+        self.assertEqual(body["data"]["resultType"], "matrix")
+        self.assertEqual(len(body["data"]["result"]), 3)
+
     def test_keep_alive_reuses_connection(self):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
@@ -235,6 +276,69 @@ class LifecycleTest(unittest.TestCase):
             srv.stop()
             srv.cleanup()
 
+    # Endless without a limit: three nested subqueries of one-second steps over an hour.
+    SLOW_QUERY = "max_over_time(max_over_time(max_over_time(vector(1)[1h:1s])[1h:1s])[1h:1s])"
+
+    def test_query_timeout_is_503_timeout(self):
+        srv = Server(extra_args=["--query.timeout", "1s"]).start()
+        try:
+            started = time.time()
+            status, body = srv.get_json("/api/v1/query", {"query": self.SLOW_QUERY})
+            self.assertEqual((status, body["errorType"]), (503, "timeout"), body)
+            self.assertEqual(body["error"], "query timed out in expression evaluation")
+            self.assertLess(time.time() - started, 20)
+            status, body = srv.get_json("/api/v1/query", {"query": "1+1"})
+            self.assertEqual(status, 200, body)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+    def test_queries_over_the_concurrency_limit_wait_and_time_out_in_the_queue(self):
+        import http.client
+        srv = Server(extra_args=["--query.timeout", "3s", "--query.max-concurrency", "1"]).start()
+        try:
+            busy = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            busy.request("GET", "/api/v1/query?query=" + urllib.parse.quote(self.SLOW_QUERY))
+            time.sleep(0.3)  # the slow query holds the only slot
+            # Its own timeout (the `timeout` parameter) passes while it waits for the slot.
+            status, body = srv.get_json("/api/v1/query", {"query": "1+1", "timeout": "500ms"})
+            self.assertEqual((status, body.get("errorType")), (503, "timeout"), body)
+            self.assertEqual(body["error"], "query timed out in query queue")
+            status, body = srv.get_json("/api/v1/query", {"query": "1+1", "timeout": "soon"})
+            self.assertEqual((status, body.get("errorType")), (400, "bad_data"), body)
+            r = busy.getresponse()
+            self.assertEqual(r.status, 503)
+            busy.close()
+            status, body = srv.get_json("/api/v1/query", {"query": "1+1"})  # the slot is free again
+            self.assertEqual(status, 200, body)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+    def test_client_disconnect_cancels_the_query(self):
+        import socket
+        srv = Server(extra_args=["--query.max-concurrency", "1"]).start()
+        try:
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            sock.sendall(("GET /api/v1/query?query=%s HTTP/1.1\r\nHost: x\r\n\r\n"
+                          % urllib.parse.quote(self.SLOW_QUERY)).encode())
+            time.sleep(0.5)
+            sock.close()  # the client gives up while the query runs
+            deadline = time.time() + 10
+            while "query cancelled" not in srv.output() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("query cancelled, the client closed the connection", srv.output())
+            # The only query slot was given back at once: a new query is answered (the default
+            # 2m timeout would otherwise keep it waiting).
+            started = time.time()
+            status, body = srv.get_json("/api/v1/query", {"query": "1+1"})
+            self.assertEqual(status, 200, body)
+            self.assertLess(time.time() - started, 5)
+            self.assertEqual(srv.request("GET", "/-/healthy")[0], 200)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
     def test_bad_flags_fail_with_a_message(self):
         import subprocess
         from zwtest import BINARY
@@ -245,6 +349,10 @@ class LifecycleTest(unittest.TestCase):
                            timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--query.lookback-delta", r.stdout + r.stderr)
+        r = subprocess.run([BINARY, "serve", "--query.timeout", "soon"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--query.timeout", r.stdout + r.stderr)
         r = subprocess.run([BINARY, "version"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"zenwatch \d+\.\d+\.\d+")

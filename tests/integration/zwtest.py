@@ -35,7 +35,7 @@ class Server:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("zenwatch exited early:\n" + self.output())
+                raise RuntimeError("zenwatch exited early (exit status %s):\n%s" % (self.proc.returncode, self.output()))
             m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.output())
             if m:
                 self.port = int(m.group(1))
