@@ -3,8 +3,8 @@
 //
 //   zenwatch::PusherOptions o;
 //   o.url = "http://127.0.0.1:3003";
-//   o.domain = "batch";            // JSON push prefixes metric names with it (docs/push.md)
-//   o.source = "worker-7";
+//   o.domain = "batch";            // remote_write: the job label; JSON: the name prefix
+//   o.source = "worker-7";         // remote_write: the instance label; JSON: the source
 //   zenwatch::Pusher pusher(registry, o);   // pushes every o.interval
 //   ...
 //   pusher.Push();                 // also push now; never blocks on the network
@@ -18,8 +18,9 @@
 // attempts is dropped and counted. The counts are metrics in the pushed registry:
 // zenwatch_pusher_batches_sent_total, zenwatch_pusher_batches_dropped_total{reason}.
 //
-// The encoder is the seam for wire formats: JsonPushEncoder speaks POST /api/v1/push
-// today; a remote_write encoder (POST /api/v1/write, snappy protobuf) plugs in the same way.
+// The encoder is the seam for wire formats: RemoteWriteEncoder (the default) speaks
+// Prometheus remote_write 1.0, POST /api/v1/write (snappy protobuf); JsonPushEncoder speaks
+// POST /api/v1/push (PusherOptions::format = PushFormat::kJson).
 //
 // Thread safety: Push() and Stats() may be called from any thread. Shutdown() once, or let
 // the destructor do it. The registry must outlive the Pusher.
@@ -77,6 +78,51 @@ class JsonPushEncoder final : public PushEncoder {
   int64_t last_ms_ = 0;                               // timestamp of the last batch
 };
 
+// Prometheus remote_write 1.0 (docs/remote_write.md): a snappy block-compressed protobuf
+// `prometheus.WriteRequest` to POST /api/v1/write with Content-Encoding: snappy and
+// X-Prometheus-Remote-Write-Version: 0.1.0. Every call sends every series with its current,
+// cumulative value (remote_write carries no deltas): counters as <name>_total (the suffix
+// added when missing), gauges and untyped as <name>, histograms as <name>_bucket{le} (with
+// le="+Inf"), <name>_sum and <name>_count. Labels are sorted by name, __name__ among them;
+// `external_labels` are added to every series unless the series has a label of that name
+// (empty values are left out). Each batch's timestamp is later than the previous one's (by
+// at least 1 ms). MetricMetadata (type, help, unit per family) rides along in the first
+// request, whenever a family's metadata changes, and at least every `metadata_interval_ms`.
+// Encoding is hand-written (no protobuf or snappy library): see
+// EncodeRemoteWriteRequest and SnappyCompressBlock.
+class RemoteWriteEncoder final : public PushEncoder {
+ public:
+  explicit RemoteWriteEncoder(std::vector<std::pair<std::string, std::string>> external_labels = {},
+                              int64_t metadata_interval_ms = 60000);
+  std::string_view Path() const override { return "/api/v1/write"; }
+  std::string_view ContentType() const override { return "application/x-protobuf"; }
+  std::vector<std::pair<std::string, std::string>> Headers() const override;
+  std::optional<std::string> Encode(std::span<const MetricFamilySnapshot> families,
+                                    int64_t now_ms) override;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> external_;  // sorted by name
+  int64_t metadata_interval_ms_;
+  int64_t last_ms_ = 0;       // timestamp of the last batch
+  int64_t last_meta_ms_ = 0;  // when metadata was last sent; 0: never
+  std::string last_meta_;     // the metadata last sent, encoded
+};
+
+// The uncompressed protobuf WriteRequest for `families` at `timestamp_ms` (what
+// RemoteWriteEncoder compresses), with metadata when `with_metadata`.
+std::string EncodeRemoteWriteRequest(
+    std::span<const MetricFamilySnapshot> families, int64_t timestamp_ms,
+    const std::vector<std::pair<std::string, std::string>>& external_labels, bool with_metadata);
+
+// Snappy block format (not the framing format): the varint uncompressed length, then
+// literal and copy elements. Any snappy decoder reads it back.
+std::string SnappyCompressBlock(std::string_view input);
+
+enum class PushFormat {
+  kRemoteWrite,  // RemoteWriteEncoder({{"job", domain}, {"instance", source}})
+  kJson,         // JsonPushEncoder(domain, source)
+};
+
 struct PusherOptions {
   std::string url = "http://127.0.0.1:3003";  // http://host:port (no TLS)
   std::string domain = "app";
@@ -87,7 +133,9 @@ struct PusherOptions {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
   std::chrono::milliseconds timeout{5000};  // connect + send + response, per attempt
-  // nullptr: JsonPushEncoder(domain, source).
+  // Used when `encoder` is null.
+  PushFormat format = PushFormat::kRemoteWrite;
+  // Any encoder; nullptr: the one `format` names.
   std::unique_ptr<PushEncoder> encoder;
 };
 

@@ -276,7 +276,15 @@ struct Pusher::Impl {
     host = std::string(hostport.substr(0, colon));
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     port = std::string(hostport.substr(colon + 1));
-    if (!o.encoder) o.encoder = std::make_unique<JsonPushEncoder>(o.domain, o.source);
+    if (!o.encoder) {
+      if (o.format == PushFormat::kJson) {
+        o.encoder = std::make_unique<JsonPushEncoder>(o.domain, o.source);
+      } else {
+        o.encoder = std::make_unique<RemoteWriteEncoder>(
+            std::vector<std::pair<std::string, std::string>>{{"job", o.domain},
+                                                             {"instance", o.source}});
+      }
+    }
     if (o.queue_capacity == 0) o.queue_capacity = 1;
     if (o.max_attempts < 1) o.max_attempts = 1;
     sent_metric =

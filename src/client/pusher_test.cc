@@ -6,10 +6,21 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <mutex>
+#include <random>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <snappy.h>
+
+#include "ingest/remote_write.h"
+#include "ingest/remote_write_proto.h"
+#include "storage/series_set.h"
+#include "tsdb/head.h"
+#include "zenwatch/text_format.h"
 
 namespace zenwatch {
 namespace {
@@ -143,7 +154,9 @@ TEST(Pusher, DeliversAndFlushesOnShutdown) {
   FakeServer server({204});
   Registry r;
   auto& c = r.AddCounter("jobs_total", "").With({});
-  Pusher p(r, Opts(server.Url()));
+  PusherOptions o = Opts(server.Url());
+  o.format = PushFormat::kJson;
+  Pusher p(r, std::move(o));
   c.Inc();
   EXPECT_TRUE(p.Push());
   c.Inc();
@@ -160,7 +173,9 @@ TEST(Pusher, RetriesServerErrorsAndDropsRejections) {
   FakeServer server({503, 503, 204, 400});
   Registry r;
   auto& g = r.AddGauge("g", "").With({});
-  Pusher p(r, Opts(server.Url()));
+  PusherOptions o = Opts(server.Url());
+  o.format = PushFormat::kJson;  // sends only changes: Shutdown's final push sends nothing
+  Pusher p(r, std::move(o));
   g.Set(1);
   p.Push();  // 503, 503, then 204
   g.Set(2);
@@ -195,6 +210,192 @@ TEST(Pusher, FullQueueDropsOldestWithoutBlocking) {
   EXPECT_EQ(p.Stats().dropped_queue_full, static_cast<uint64_t>(dropped));
   p.Shutdown(std::chrono::milliseconds(50));
   EXPECT_GE(p.Stats().dropped_failed, 2u);
+}
+
+// ---- remote_write ----
+
+namespace prompb = zw::ingest::prompb;
+
+std::string Uncompress(const std::string& compressed) {
+  std::string out;
+  EXPECT_TRUE(snappy::IsValidCompressedBuffer(compressed.data(), compressed.size()));
+  EXPECT_TRUE(snappy::Uncompress(compressed.data(), compressed.size(), &out));
+  return out;
+}
+
+// One decoded series as text: name{a="1",b="2"} value@ts, labels in wire order.
+std::vector<std::string> SeriesText(const prompb::WriteRequest& w) {
+  std::vector<std::string> out;
+  for (const prompb::TimeSeriesView& ts : w.series) {
+    std::string s;
+    for (uint32_t i = ts.labels_begin; i < ts.labels_end; ++i) {
+      s += i == ts.labels_begin ? "{" : ",";
+      s += std::string(w.labels[i].name) + "=\"" + std::string(w.labels[i].value) + "\"";
+    }
+    s += "}";
+    for (uint32_t i = ts.samples_begin; i < ts.samples_end; ++i) {
+      std::string v;
+      AppendSampleValue(w.samples[i].value, v);
+      s += " " + v + "@" + std::to_string(w.samples[i].timestamp);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(SnappyCompressBlock, RoundTripsThroughLibsnappy) {
+  std::mt19937 rng(7);
+  std::vector<std::string> inputs = {"", "a", "abcd", "abcdabcdabcdabcd",
+                                     std::string(100000, 'x'), std::string(70, 'y')};
+  std::string random(200000, '\0');
+  for (char& c : random) c = static_cast<char>(rng() % 256);
+  inputs.push_back(random);
+  std::string text;  // repetitive, like label sets, longer than one 64 KiB window
+  for (int i = 0; i < 20000; ++i) text += "{__name__=\"http_requests_total\",code=\"" +
+                                          std::to_string(i % 7) + "\"}";
+  inputs.push_back(text);
+  std::string mixed;  // matches, literals of every header size, long offsets
+  for (int i = 0; i < 3000; ++i) mixed += random.substr(rng() % 1000, rng() % 300) + text.substr(0, rng() % 80);
+  inputs.push_back(mixed);
+  for (const std::string& in : inputs) {
+    std::string c = SnappyCompressBlock(in);
+    EXPECT_EQ(Uncompress(c), in) << in.size();
+  }
+  EXPECT_LT(SnappyCompressBlock(text).size(), text.size() / 10);
+  EXPECT_LT(SnappyCompressBlock(std::string(100000, 'x')).size(), 5000u);
+}
+
+TEST(RemoteWriteEncoder, EncodesSortedSeriesAndMetadata) {
+  Registry r;
+  r.AddCounter("jobs", "Jobs done.", {"zone", "code"}).With({{"zone", "eu"}, {"code", "200"}}).Inc(5);
+  r.AddGauge("queue", "Queue length.").With({}).Set(-2.5);
+  r.AddHistogram("lat_seconds", "Latency.", {0.5, 1}, {"job"}).With({{"job", "own"}}).Observe(0.7);
+  RemoteWriteEncoder e({{"job", "batch"}, {"instance", "w1"}});
+  std::vector<MetricFamilySnapshot> families;
+  for (auto& f : r.Collect()) {
+    if (!f.name.starts_with("zenwatch_")) families.push_back(std::move(f));
+  }
+  auto body = e.Encode(families, 1000);
+  ASSERT_TRUE(body.has_value());
+  std::string proto = Uncompress(*body);
+  EXPECT_EQ(proto, EncodeRemoteWriteRequest(families, 1000, {{"instance", "w1"}, {"job", "batch"}},
+                                            true));
+  prompb::WriteRequest w;
+  auto st = prompb::DecodeWriteRequest(proto, &w);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<std::string> want = {
+      R"({__name__="jobs_total",code="200",instance="w1",job="batch",zone="eu"} 5@1000)",
+      R"({__name__="lat_seconds_bucket",instance="w1",job="own",le="0.5"} 0@1000)",
+      R"({__name__="lat_seconds_bucket",instance="w1",job="own",le="1"} 1@1000)",
+      R"({__name__="lat_seconds_bucket",instance="w1",job="own",le="+Inf"} 1@1000)",
+      R"({__name__="lat_seconds_sum",instance="w1",job="own"} 0.7@1000)",
+      R"({__name__="lat_seconds_count",instance="w1",job="own"} 1@1000)",
+      R"({__name__="queue",instance="w1",job="batch"} -2.5@1000)",
+  };  // families in Collect() order (by name), series in family order
+  EXPECT_EQ(SeriesText(w), want);
+  ASSERT_EQ(w.metadata.size(), 3u);
+  EXPECT_EQ(w.metadata[0].type, static_cast<int32_t>(prompb::WireMetricType::kCounter));
+  EXPECT_EQ(w.metadata[0].family, "jobs");
+  EXPECT_EQ(w.metadata[0].help, "Jobs done.");
+  EXPECT_EQ(w.metadata[1].type, static_cast<int32_t>(prompb::WireMetricType::kHistogram));
+  EXPECT_EQ(w.metadata[1].family, "lat_seconds");
+  EXPECT_EQ(w.metadata[1].help, "Latency.");
+  EXPECT_EQ(w.metadata[2].type, static_cast<int32_t>(prompb::WireMetricType::kGauge));
+  EXPECT_EQ(w.metadata[2].family, "queue");
+
+  // Next batch at the same clock reading: cumulative values, a later timestamp, and no
+  // metadata (unchanged, interval not over).
+  auto second = e.Encode(families, 1000);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(prompb::DecodeWriteRequest(Uncompress(*second), &w).ok());
+  EXPECT_EQ(w.series.size(), 7u);
+  EXPECT_EQ(w.metadata.size(), 0u);
+  EXPECT_EQ(w.samples[0].timestamp, 1001);
+  EXPECT_EQ(w.samples[0].value, 5);
+  auto third = e.Encode(families, 1001 + 60000);  // metadata interval over
+  ASSERT_TRUE(third.has_value());
+  std::string third_proto = Uncompress(*third);
+  ASSERT_TRUE(prompb::DecodeWriteRequest(third_proto, &w).ok());
+  EXPECT_EQ(w.metadata.size(), 3u);
+  EXPECT_FALSE(e.Encode({}, 70000).has_value());  // nothing to send
+}
+
+TEST(RemoteWriteEncoder, NegativeTimestampsAndSpecialValues) {
+  MetricFamilySnapshot f;
+  f.name = "g";
+  f.type = MetricType::kGauge;
+  f.samples.push_back({{{"a", ""}, {"b", "x"}}, -INFINITY});
+  std::string proto = EncodeRemoteWriteRequest({&f, 1}, -5, {}, false);
+  prompb::WriteRequest w;
+  ASSERT_TRUE(prompb::DecodeWriteRequest(proto, &w).ok());
+  EXPECT_EQ(SeriesText(w), std::vector<std::string>{R"({__name__="g",b="x"} -Inf@-5)"});
+}
+
+// End to end: what the encoder sends, the server's receiver stores, with metadata.
+TEST(RemoteWriteEncoder, ServerIngestsIt) {
+  auto head = zw::tsdb::Head::Open({});
+  ASSERT_TRUE(head.ok());
+  zw::ingest::RemoteWriteIngester rw(head->get());
+  Registry r;
+  auto& c = r.AddCounter("jobs", "Jobs done.", {"code"}).With({{"code", "200"}});
+  r.AddHistogram("lat_seconds", "Latency.", {1}).With({}).Observe(0.5);
+  RemoteWriteEncoder e(std::vector<std::pair<std::string, std::string>>{{"job", "batch"}});
+  c.Inc(2);
+  auto first = e.Encode(r.Collect(), 5000);
+  ASSERT_TRUE(first.has_value());
+  auto res = rw.Write(*first);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->series, 5u);  // jobs_total, 2 buckets, sum, count
+  EXPECT_EQ(res->metadata, 2u);
+  c.Inc();
+  auto second = e.Encode(r.Collect(), 5000);  // same clock: timestamp 5001
+  ASSERT_TRUE(second.has_value());
+  res = rw.Write(*second);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  auto samples = zw::storage::ReadExact(
+      **head, zw::Labels{{"__name__", "jobs_total"}, {"code", "200"}, {"job", "batch"}});
+  EXPECT_EQ(samples, (std::vector<zw::Sample>{{5000, 2}, {5001, 3}}));
+  EXPECT_EQ(zw::storage::ReadExact(
+                **head, zw::Labels{{"__name__", "lat_seconds_bucket"}, {"job", "batch"}, {"le", "+Inf"}})
+                .size(),
+            2u);
+  bool found = false;
+  for (const auto& [family, meta] : (*head)->Metadata()) {
+    if (family == "jobs") found = true;
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Pusher, RemoteWriteIsTheDefault) {
+  FakeServer server({500, 204, 400});
+  Registry r;
+  auto& c = r.AddCounter("jobs_total", "Jobs.").With({});
+  PusherOptions o = Opts(server.Url() + "/prefix/");
+  Pusher p(r, std::move(o));
+  c.Inc(3);
+  p.Push();      // 500, then 204
+  p.Shutdown();  // its final push gets 400: not retried
+  auto requests = server.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  const std::string& req = requests[1];
+  EXPECT_EQ(req.find("POST /prefix/api/v1/write HTTP/1.1\r\n"), 0u) << req;
+  EXPECT_NE(req.find("\r\nContent-Type: application/x-protobuf\r\n"), std::string::npos);
+  EXPECT_NE(req.find("\r\nContent-Encoding: snappy\r\n"), std::string::npos);
+  EXPECT_NE(req.find("\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"), std::string::npos);
+  auto bodies = server.Bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  std::string proto = Uncompress(bodies[0]);
+  prompb::WriteRequest w;
+  ASSERT_TRUE(prompb::DecodeWriteRequest(proto, &w).ok());
+  auto series = SeriesText(w);
+  ASSERT_FALSE(series.empty());
+  EXPECT_EQ(series[0].substr(0, series[0].find(' ')),
+            R"({__name__="jobs_total",instance="w1",job="batch"})");
+  EXPECT_EQ(series[0].substr(series[0].find(' '), 3), " 3@");
+  PusherStats s = p.Stats();
+  EXPECT_EQ(s.batches_sent, 1u);
+  EXPECT_EQ(s.dropped_rejected, 1u);
+  EXPECT_EQ(s.send_errors, 2u);
 }
 
 TEST(Pusher, RejectsBadUrls) {
