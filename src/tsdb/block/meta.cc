@@ -90,21 +90,22 @@ Result<BlockMeta> DecodeMeta(std::string_view json, const std::string& file) {
     }
     return true;
   };
-  auto ulid = d.FindMember("ulid");
-  if (ulid == d.MemberEnd() || !ulid->value.IsString()) return bad("missing \"ulid\"");
+  const rapidjson::Value& root = d;  // const iterators: clang rejects comparing mutable ones
+  auto ulid = root.FindMember("ulid");
+  if (ulid == root.MemberEnd() || !ulid->value.IsString()) return bad("missing \"ulid\"");
   m.ulid.assign(ulid->value.GetString(), ulid->value.GetStringLength());
   if (!IsUlid(m.ulid)) return bad("\"ulid\" is not a ULID");
   if (!i64(d, "minTime", &m.min_time) || !i64(d, "maxTime", &m.max_time))
     return bad("missing \"minTime\"/\"maxTime\"");
   if (m.min_time >= m.max_time) return bad("minTime must be less than maxTime");
-  auto stats = d.FindMember("stats");
-  if (stats == d.MemberEnd() || !stats->value.IsObject()) return bad("missing \"stats\"");
+  auto stats = root.FindMember("stats");
+  if (stats == root.MemberEnd() || !stats->value.IsObject()) return bad("missing \"stats\"");
   if (!u64(stats->value, "numSamples", &m.num_samples) ||
       !u64(stats->value, "numSeries", &m.num_series) ||
       !u64(stats->value, "numChunks", &m.num_chunks))
     return bad("malformed \"stats\"");
-  auto comp = d.FindMember("compaction");
-  if (comp == d.MemberEnd() || !comp->value.IsObject()) return bad("missing \"compaction\"");
+  auto comp = root.FindMember("compaction");
+  if (comp == root.MemberEnd() || !comp->value.IsObject()) return bad("missing \"compaction\"");
   int64_t level = 0;
   if (!i64(comp->value, "level", &level) || level < 1 || level > 1000)
     return bad("malformed \"compaction.level\"");
