@@ -29,6 +29,37 @@ double CpuSeconds() {
 
 }  // namespace
 
+void SelfMetrics::AddStorage(const tsdb::DB* db) {
+  auto counter = [this](std::string_view name, std::string_view help,
+                        const std::atomic<uint64_t>* v) {
+    registry_.AddCallbackCounter(
+        name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
+  };
+  const tsdb::DBStats& ds = db->stats();
+  counter("zenwatch_tsdb_head_compactions_total", "Head ranges written as level-1 blocks.",
+          &ds.head_compactions);
+  counter("zenwatch_tsdb_compactions_total", "Block compactions (merges and rewrites).",
+          &ds.compactions);
+  counter("zenwatch_tsdb_compaction_failures_total", "Compaction rounds that failed.",
+          &ds.compaction_failures);
+  counter("zenwatch_tsdb_downsamplings_total", "Downsampled blocks written.", &ds.downsamplings);
+  counter("zenwatch_tsdb_retention_deletions_total", "Blocks deleted by retention.",
+          &ds.retention_deletions);
+  counter("zenwatch_tsdb_blocks_quarantined_total",
+          "Damaged blocks moved to blocks/corrupted/.", &ds.blocks_quarantined);
+  registry_.AddCallbackGauge("zenwatch_tsdb_blocks", "Blocks on disk, all resolutions.",
+                             [db] { return static_cast<double>(db->Blocks().size()); });
+  const tsdb::HeadStats& hs = db->head().stats();
+  counter("zenwatch_head_out_of_order_samples_appended_total",
+          "Samples accepted out of order, within the out-of-order window.",
+          &hs.out_of_order_appended);
+  counter("zenwatch_head_out_of_bounds_samples_total",
+          "Samples rejected as older than the newest block.", &hs.out_of_bounds_rejected);
+  counter("zenwatch_head_series_removed_total", "Series garbage-collected by head truncation.",
+          &hs.series_removed);
+  counter("zenwatch_head_truncations_total", "Head truncations.", &hs.truncations);
+}
+
 SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push) {
   auto counter = [this](std::string_view name, std::string_view help,
                         const std::atomic<uint64_t>* v) {
@@ -40,7 +71,7 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
           &hs.samples_appended);
   counter("zenwatch_head_series_created_total", "Series created in the head.", &hs.series_created);
   counter("zenwatch_head_out_of_order_samples_total",
-          "Samples rejected because they were older than their series' newest.",
+          "Samples rejected as older than their series' newest, beyond the out-of-order window.",
           &hs.out_of_order_rejected);
   counter("zenwatch_head_duplicate_samples_total",
           "Samples rejected: same timestamp, different value.", &hs.duplicates_rejected);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ingest/push.h"
+#include "tsdb/db.h"
 #include "tsdb/head.h"
 #include "zenwatch/registry.h"
 
@@ -17,6 +18,9 @@ namespace zw::cli {
 class SelfMetrics {
  public:
   SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push);
+
+  // Compaction, retention and out-of-order counters of the database.
+  void AddStorage(const tsdb::DB* db);
 
   std::string Exposition() const { return registry_.ExpositionText(); }
   std::string ExpositionOpenMetrics() const {

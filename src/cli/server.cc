@@ -188,6 +188,7 @@ Status Serve(const ServeOptions& o) {
 
   ingest::PushIngester push(db);
   SelfMetrics self(head_ptr, &push);
+  self.AddStorage(db);
   self_ptr.store(&self, std::memory_order_release);
   std::atomic<bool> ready{false};
 

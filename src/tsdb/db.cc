@@ -690,16 +690,24 @@ void DB::Wake() {
 }
 
 void DB::Loop() {
+  bool failed = false;
   for (;;) {
     {
+      // After a failure (a full disk, say) commits do not wake the loop: it retries once per
+      // interval instead of after every commit.
       std::unique_lock lock(loop_mu_);
-      loop_cv_.wait_for(lock, opts_.compaction_interval, [&] { return stop_ || woken_; });
+      loop_cv_.wait_for(lock, opts_.compaction_interval,
+                        [&] { return stop_ || (woken_ && !failed); });
       if (stop_) return;
       woken_ = false;
     }
     if (closed_.load()) return;
     Status st = Compact();
-    if (!st.ok()) spdlog::error("compaction failed (retried later): {}", st.ToString());
+    failed = !st.ok();
+    if (failed) {
+      spdlog::error("compaction failed (retried in {} ms): {}", opts_.compaction_interval.count(),
+                    st.ToString());
+    }
   }
 }
 
