@@ -7,6 +7,7 @@ so the harness can stop them whatever happens.
 """
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -147,8 +148,10 @@ class Zenwatch(Server):
         cfg = os.path.join(self.tmp, "zenwatch.yml")
         with open(cfg, "w") as f:
             f.write("scrape_configs:\n  - job_name: zenwatch\n    static_configs: []\n")
+        # ZW_BENCH_ARGS adds flags, e.g. "--tsdb.block-ranges 30m,90m,3h --ooo.window 10m" so
+        # that a 3 h workload is cut into blocks and compacted within the run.
         return [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
-                self.data_dir, "--config", cfg]
+                self.data_dir, "--config", cfg] + shlex.split(os.environ.get("ZW_BENCH_ARGS", ""))
 
 
 class VictoriaMetrics(Server):
