@@ -19,7 +19,8 @@ namespace {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 HttpResponse AdminDisabled() {
-  return ErrorResponse(503, "unavailable", "admin APIs disabled (start with --web.enable-admin-api)");
+  return ErrorResponse(503, "unavailable",
+                       "admin APIs disabled (start with --web.enable-admin-api)");
 }
 
 // 20060102T150405Z-<16 hex digits>, as Prometheus names snapshots.
@@ -41,8 +42,9 @@ HttpResponse Snapshot(const ApiContext& ctx, HttpRequest& req) {
     if (*v == "true" || *v == "1") {
       skip_head = true;
     } else if (*v != "false" && *v != "0") {
-      return ErrorResponse(400, "bad_data",
-                           fmt::format("invalid parameter \"skip_head\": \"{}\" is not a boolean", *v));
+      return ErrorResponse(
+          400, "bad_data",
+          fmt::format("invalid parameter \"skip_head\": \"{}\" is not a boolean", *v));
     }
   }
   std::string name = SnapshotName(ctx.now_ms ? ctx.now_ms() : 0);
@@ -107,8 +109,9 @@ HttpResponse TsdbStatusHandler(const ApiContext& ctx, HttpRequest& req) {
     std::string s(*v);
     long n = std::strtol(s.c_str(), &end, 10);
     if (end != s.c_str() + s.size() || n <= 0) {
-      return ErrorResponse(400, "bad_data",
-                           fmt::format("invalid parameter \"limit\": \"{}\" is not a positive integer", *v));
+      return ErrorResponse(
+          400, "bad_data",
+          fmt::format("invalid parameter \"limit\": \"{}\" is not a positive integer", *v));
     }
     limit = static_cast<size_t>(n);
   }

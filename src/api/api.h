@@ -21,8 +21,8 @@ struct ApiContext {
   storage::Storage* storage = nullptr;
   // The database behind `storage`, for the admin and TSDB status endpoints; may be null.
   tsdb::DB* db = nullptr;
-  bool admin_enabled = false;   // --web.enable-admin-api
-  std::string snapshot_dir;     // where snapshots are created
+  bool admin_enabled = false;  // --web.enable-admin-api
+  std::string snapshot_dir;    // where snapshots are created
   ingest::PushIngester* push = nullptr;
   promql::Engine* engine = nullptr;
   // The server's own metrics in Prometheus text format.

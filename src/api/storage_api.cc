@@ -142,7 +142,8 @@ void RegisterStorageApi(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/metrics", [ctx](HttpRequest& req) {
     HttpResponse resp;
     auto format = zenwatch::NegotiateExpositionFormat(req.Header("accept").value_or(""));
-    if (req.Param("format").value_or("") == "text") format = zenwatch::ExpositionFormat::kPrometheusText;
+    if (req.Param("format").value_or("") == "text")
+      format = zenwatch::ExpositionFormat::kPrometheusText;
     if (format == zenwatch::ExpositionFormat::kOpenMetrics && ctx.self_metrics_openmetrics) {
       resp.content_type = std::string(zenwatch::ContentType(format));
       resp.body = ctx.self_metrics_openmetrics();

@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
                    "Most bytes the blocks may take (e.g. 512MB, 20GB); the oldest go first; 0: no "
                    "limit")
       ->capture_default_str();
-  serve->add_option("--retention.5m", opts.retention_5m, "How long 5-minute downsampled data is kept")
+  serve
+      ->add_option("--retention.5m", opts.retention_5m,
+                   "How long 5-minute downsampled data is kept")
       ->capture_default_str();
   serve->add_option("--retention.1h", opts.retention_1h, "How long 1-hour downsampled data is kept")
       ->capture_default_str();

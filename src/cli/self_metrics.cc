@@ -45,8 +45,8 @@ void SelfMetrics::AddStorage(const tsdb::DB* db) {
   counter("zenwatch_tsdb_downsamplings_total", "Downsampled blocks written.", &ds.downsamplings);
   counter("zenwatch_tsdb_retention_deletions_total", "Blocks deleted by retention.",
           &ds.retention_deletions);
-  counter("zenwatch_tsdb_blocks_quarantined_total",
-          "Damaged blocks moved to blocks/corrupted/.", &ds.blocks_quarantined);
+  counter("zenwatch_tsdb_blocks_quarantined_total", "Damaged blocks moved to blocks/corrupted/.",
+          &ds.blocks_quarantined);
   registry_.AddCallbackGauge("zenwatch_tsdb_blocks", "Blocks on disk, all resolutions.",
                              [db] { return static_cast<double>(db->Blocks().size()); });
   const tsdb::HeadStats& hs = db->head().stats();

@@ -51,8 +51,8 @@ Result<uint64_t> ParseByteSize(std::string_view flag, const std::string& s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + digits, n);
   std::string unit = s.substr(digits);
   static const std::pair<const char*, int> kUnits[] = {
-      {"", 0},   {"B", 0},   {"KB", 1},  {"MB", 2},  {"GB", 3},  {"TB", 4},  {"PB", 5},
-      {"KiB", 1}, {"MiB", 2}, {"GiB", 3}, {"TiB", 4}, {"PiB", 5}};
+      {"", 0},   {"B", 0},   {"KB", 1},  {"MB", 2},  {"GB", 3},  {"TB", 4},
+      {"PB", 5}, {"KiB", 1}, {"MiB", 2}, {"GiB", 3}, {"TiB", 4}, {"PiB", 5}};
   if (digits == 0 || ec != std::errc()) {
     return Status::InvalidArgument(std::string(flag) + " \"" + s +
                                    "\": expected a size like 512MB or 20GB");
@@ -103,9 +103,10 @@ Result<tsdb::DBOptions> StorageOptions(const ServeOptions& o) {
   d.retention_bytes = *size;
   d.head.ooo_window_ms = *ooo;
   if (*raw > 0 && *raw < 7 * 24 * 3600 * 1000LL) {
-    spdlog::warn("--retention.time {} keeps less than the 7 days of raw history the "
-                 "specification asks for",
-                 o.retention_time);
+    spdlog::warn(
+        "--retention.time {} keeps less than the 7 days of raw history the "
+        "specification asks for",
+        o.retention_time);
   }
   d.block_ranges_ms.clear();
   std::string_view rest = o.block_ranges;

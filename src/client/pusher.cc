@@ -280,9 +280,9 @@ struct Pusher::Impl {
       if (o.format == PushFormat::kJson) {
         o.encoder = std::make_unique<JsonPushEncoder>(o.domain, o.source);
       } else {
-        o.encoder = std::make_unique<RemoteWriteEncoder>(
-            std::vector<std::pair<std::string, std::string>>{{"job", o.domain},
-                                                             {"instance", o.source}});
+        o.encoder =
+            std::make_unique<RemoteWriteEncoder>(std::vector<std::pair<std::string, std::string>>{
+                {"job", o.domain}, {"instance", o.source}});
       }
     }
     if (o.queue_capacity == 0) o.queue_capacity = 1;

@@ -245,17 +245,18 @@ std::vector<std::string> SeriesText(const prompb::WriteRequest& w) {
 
 TEST(SnappyCompressBlock, RoundTripsThroughLibsnappy) {
   std::mt19937 rng(7);
-  std::vector<std::string> inputs = {"", "a", "abcd", "abcdabcdabcdabcd",
-                                     std::string(100000, 'x'), std::string(70, 'y')};
+  std::vector<std::string> inputs = {
+      "", "a", "abcd", "abcdabcdabcdabcd", std::string(100000, 'x'), std::string(70, 'y')};
   std::string random(200000, '\0');
   for (char& c : random) c = static_cast<char>(rng() % 256);
   inputs.push_back(random);
   std::string text;  // repetitive, like label sets, longer than one 64 KiB window
-  for (int i = 0; i < 20000; ++i) text += "{__name__=\"http_requests_total\",code=\"" +
-                                          std::to_string(i % 7) + "\"}";
+  for (int i = 0; i < 20000; ++i)
+    text += "{__name__=\"http_requests_total\",code=\"" + std::to_string(i % 7) + "\"}";
   inputs.push_back(text);
   std::string mixed;  // matches, literals of every header size, long offsets
-  for (int i = 0; i < 3000; ++i) mixed += random.substr(rng() % 1000, rng() % 300) + text.substr(0, rng() % 80);
+  for (int i = 0; i < 3000; ++i)
+    mixed += random.substr(rng() % 1000, rng() % 300) + text.substr(0, rng() % 80);
   inputs.push_back(mixed);
   for (const std::string& in : inputs) {
     std::string c = SnappyCompressBlock(in);
@@ -267,7 +268,9 @@ TEST(SnappyCompressBlock, RoundTripsThroughLibsnappy) {
 
 TEST(RemoteWriteEncoder, EncodesSortedSeriesAndMetadata) {
   Registry r;
-  r.AddCounter("jobs", "Jobs done.", {"zone", "code"}).With({{"zone", "eu"}, {"code", "200"}}).Inc(5);
+  r.AddCounter("jobs", "Jobs done.", {"zone", "code"})
+      .With({{"zone", "eu"}, {"code", "200"}})
+      .Inc(5);
   r.AddGauge("queue", "Queue length.").With({}).Set(-2.5);
   r.AddHistogram("lat_seconds", "Latency.", {0.5, 1}, {"job"}).With({{"job", "own"}}).Observe(0.7);
   RemoteWriteEncoder e({{"job", "batch"}, {"instance", "w1"}});
@@ -278,8 +281,8 @@ TEST(RemoteWriteEncoder, EncodesSortedSeriesAndMetadata) {
   auto body = e.Encode(families, 1000);
   ASSERT_TRUE(body.has_value());
   std::string proto = Uncompress(*body);
-  EXPECT_EQ(proto, EncodeRemoteWriteRequest(families, 1000, {{"instance", "w1"}, {"job", "batch"}},
-                                            true));
+  EXPECT_EQ(proto,
+            EncodeRemoteWriteRequest(families, 1000, {{"instance", "w1"}, {"job", "batch"}}, true));
   prompb::WriteRequest w;
   auto st = prompb::DecodeWriteRequest(proto, &w);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -355,10 +358,11 @@ TEST(RemoteWriteEncoder, ServerIngestsIt) {
   auto samples = zw::storage::ReadExact(
       **head, zw::Labels{{"__name__", "jobs_total"}, {"code", "200"}, {"job", "batch"}});
   EXPECT_EQ(samples, (std::vector<zw::Sample>{{5000, 2}, {5001, 3}}));
-  EXPECT_EQ(zw::storage::ReadExact(
-                **head, zw::Labels{{"__name__", "lat_seconds_bucket"}, {"job", "batch"}, {"le", "+Inf"}})
-                .size(),
-            2u);
+  EXPECT_EQ(
+      zw::storage::ReadExact(
+          **head, zw::Labels{{"__name__", "lat_seconds_bucket"}, {"job", "batch"}, {"le", "+Inf"}})
+          .size(),
+      2u);
   bool found = false;
   for (const auto& [family, meta] : (*head)->Metadata()) {
     if (family == "jobs") found = true;

@@ -122,7 +122,8 @@ void EncodeSeries(std::span<const MetricFamilySnapshot> families, int64_t ts,
     }
     for (const auto& [n, v] : external) {
       if (v.empty()) continue;
-      bool shadowed = std::any_of(own.begin(), own.end(), [&](const auto& l) { return l.first == n; });
+      bool shadowed =
+          std::any_of(own.begin(), own.end(), [&](const auto& l) { return l.first == n; });
       if (!shadowed && !(le_value && n == "le")) labels.emplace_back(n, v);
     }
     if (le_value) labels.emplace_back("le", *le_value);
@@ -143,8 +144,7 @@ void EncodeSeries(std::span<const MetricFamilySnapshot> families, int64_t ts,
         le.clear();
         AppendSampleValue(h.upper_bounds[i], le);
         build(s.labels, bucket, &le);
-        PutTimeSeries(labels, static_cast<double>(h.cumulative_counts[i]), ts, msg, scratch,
-                      out);
+        PutTimeSeries(labels, static_cast<double>(h.cumulative_counts[i]), ts, msg, scratch, out);
       }
       le = "+Inf";
       build(s.labels, bucket, &le);

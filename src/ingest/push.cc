@@ -365,8 +365,9 @@ class PushIngester::Batch {
         return Status::Error(StatusCode::kOutOfOrder,
                              "item {}: out-of-order sample: {} events must not be older than "
                              "the newest one of their series (timestamp {} < {})",
-                             ev->index, ev->kind == Kind::kCounter ? "counter" : "histogram and timer",
-                             ev->t, newest);
+                             ev->index,
+                             ev->kind == Kind::kCounter ? "counter" : "histogram and timer", ev->t,
+                             newest);
       }
       newest = ev->t;
     }

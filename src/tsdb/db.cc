@@ -210,9 +210,8 @@ Status DB::LoadBlocks() {
       keep.push_back(std::move(b));
     }
   }
-  std::sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) {
-    return a->meta().min_time < b->meta().min_time;
-  });
+  std::sort(keep.begin(), keep.end(),
+            [](const auto& a, const auto& b) { return a->meta().min_time < b->meta().min_time; });
   blocks_ = std::move(keep);
   return Status::Ok();
 }
@@ -227,7 +226,10 @@ std::unique_ptr<storage::Appender> DB::NewAppender() {
 class DB::Querier final : public storage::Querier {
  public:
   Querier(DB* db, std::vector<std::shared_ptr<Block>> blocks, int64_t mint, int64_t maxt)
-      : db_(db), blocks_(std::move(blocks)), mint_(mint), maxt_(maxt),
+      : db_(db),
+        blocks_(std::move(blocks)),
+        mint_(mint),
+        maxt_(maxt),
         head_(db->HeadQuerier(mint, maxt)) {}
 
   std::unique_ptr<storage::SeriesSet> Select(bool, const storage::SelectHints* hints,
@@ -349,8 +351,7 @@ Status DB::Compact() {
   if (st.ok()) st = DownsampleBlocks();
   if (st.ok()) st = ApplyRetention();
   stats_.compaction_nanos_total.fetch_add(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                           start)
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count(),
       std::memory_order_relaxed);
   if (!st.ok()) stats_.compaction_failures.fetch_add(1, std::memory_order_relaxed);
@@ -378,16 +379,16 @@ Status DB::CompactHead() {
       if (!b.ok()) return b.status();
       ZW_RETURN_IF_ERROR(CarryDeletions(**b, mint, maxt));
       add.push_back(std::move(*b));
-      spdlog::info("head compacted into block {} [{}, {}): {} series, {} samples",
-                   written->ulid, mint, maxt, written->num_series, written->num_samples);
+      spdlog::info("head compacted into block {} [{}, {}): {} series, {} samples", written->ulid,
+                   mint, maxt, written->num_series, written->num_samples);
     }
     ZW_RETURN_IF_ERROR(Swap(std::move(add), {}));
     ZW_RETURN_IF_ERROR(head_->Truncate(maxt));
     ZW_RETURN_IF_ERROR(deletions_->Forget(maxt));
     stats_.head_compactions.fetch_add(1, std::memory_order_relaxed);
     if (head_->MinTime() < maxt && head_->MinTime() != kMaxTime) {
-      return Status::Error(StatusCode::kInternal,
-                           "head truncation to {} left samples from {}", maxt, head_->MinTime());
+      return Status::Error(StatusCode::kInternal, "head truncation to {} left samples from {}",
+                           maxt, head_->MinTime());
     }
   }
   return Status::Ok();
@@ -474,9 +475,10 @@ Status DB::ApplyRetention() {
                    : m.resolution_ms == kResolution5m ? opts_.retention_5m_ms
                                                       : opts_.retention_1h_ms;
     if (keep > 0 && m.max_time <= newest - keep) {
-      spdlog::info("retention: deleting block {} [{}, {}) at resolution {}ms, older than {}ms "
-                   "before the newest sample",
-                   m.ulid, m.min_time, m.max_time, m.resolution_ms, keep);
+      spdlog::info(
+          "retention: deleting block {} [{}, {}) at resolution {}ms, older than {}ms "
+          "before the newest sample",
+          m.ulid, m.min_time, m.max_time, m.resolution_ms, keep);
       drop.push_back(m.ulid);
     }
   }
@@ -527,13 +529,15 @@ Status DB::DownsampleBlocks() {
     std::set<std::string> done;  // sources already covered at `to`
     for (const auto& b : blocks) {
       newest = std::max(newest, b->meta().max_time);
-      if (b->meta().resolution_ms == to) done.insert(b->meta().sources.begin(), b->meta().sources.end());
+      if (b->meta().resolution_ms == to)
+        done.insert(b->meta().sources.begin(), b->meta().sources.end());
     }
     for (const auto& b : blocks) {
       const BlockMeta& m = b->meta();
       if (m.resolution_ms != from || m.max_time > newest - opts_.downsample_after_ms) continue;
-      bool covered = !m.sources.empty() && std::all_of(m.sources.begin(), m.sources.end(),
-                                                       [&](const auto& s) { return done.count(s); });
+      bool covered =
+          !m.sources.empty() && std::all_of(m.sources.begin(), m.sources.end(),
+                                            [&](const auto& s) { return done.count(s); });
       if (covered) continue;
       auto written = DownsampleBlock(opts_.fs, BlocksDir(), *b, to,
                                      [this](const Labels& l) { return IsCounter(l); });
@@ -562,9 +566,8 @@ Status DB::Swap(std::vector<std::shared_ptr<Block>> add, const std::vector<std::
       }
     }
     for (auto& b : add) next.push_back(std::move(b));
-    std::sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
-      return a->meta().min_time < b->meta().min_time;
-    });
+    std::sort(next.begin(), next.end(),
+              [](const auto& a, const auto& b) { return a->meta().min_time < b->meta().min_time; });
     blocks_ = std::move(next);
   }
   // Queries still reading a dropped block keep its mapping; the files go now. The directory

@@ -67,7 +67,8 @@ class DBTest : public ::testing::Test {
       int64_t last = kMinTime;
       while (it->Next()) {
         Sample s = it->At();
-        ASSERT_GT(s.t, last) << "duplicate or unordered sample in " << set->At().labels().ToString();
+        ASSERT_GT(s.t, last) << "duplicate or unordered sample in "
+                             << set->At().labels().ToString();
         last = s.t;
         m[s.t] = s.v;
       }
@@ -95,7 +96,10 @@ class DBTest : public ::testing::Test {
 TEST_F(DBTest, HeadIsCutIntoBlocksWithoutLosingOrDuplicatingSamples) {
   Open(Options());
   Fill(20, 0, 3 * kHour + 30 * 60 * 1000);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto blocks = db_->Blocks();
   ASSERT_EQ(blocks.size(), 1u);
   EXPECT_EQ(blocks[0]->meta().min_time, 0);
@@ -113,7 +117,10 @@ TEST_F(DBTest, HeadIsCutIntoBlocksWithoutLosingOrDuplicatingSamples) {
 TEST_F(DBTest, SamplesOlderThanTheNewestBlockAreRejected) {
   Open(Options());
   Fill(2, 0, 4 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto app = db_->NewAppender();
   auto r = app->Append(0, Series(7), kHour, 1);
   ASSERT_FALSE(r.ok());
@@ -123,7 +130,10 @@ TEST_F(DBTest, SamplesOlderThanTheNewestBlockAreRejected) {
 TEST_F(DBTest, BlocksAreCompactedIntoLargerRanges) {
   Open(Options());
   Fill(10, 0, 8 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto blocks = db_->Blocks();
   ASSERT_FALSE(blocks.empty());
   // [0, 6h) is full and closed: one level-2 block made of three 2 h blocks.
@@ -139,7 +149,10 @@ TEST_F(DBTest, BlocksAreCompactedIntoLargerRanges) {
 TEST_F(DBTest, ReopeningKeepsEverySampleOnce) {
   Open(Options());
   Fill(10, 0, 7 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   Fill(10, 7 * kHour, 7 * kHour + 10 * kStep);
   ASSERT_TRUE(db_->Close().ok());
   Open(Options());
@@ -152,7 +165,10 @@ TEST_F(DBTest, ReopeningKeepsEverySampleOnce) {
 TEST_F(DBTest, UnfinishedAndSupersededBlocksAreRemovedAtOpen) {
   Open(Options());
   Fill(5, 0, 4 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   ASSERT_TRUE(db_->Close().ok());
   ASSERT_TRUE(fs_->CreateDirs("/data/blocks/01ZZZZZZZZZZZZZZZZZZZZZZZZ.tmp/chunks").ok());
   Open(Options());
@@ -163,7 +179,10 @@ TEST_F(DBTest, UnfinishedAndSupersededBlocksAreRemovedAtOpen) {
 TEST_F(DBTest, ADamagedBlockIsQuarantinedAndTheRestStillAnswers) {
   Open(Options());
   Fill(5, 0, 6 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto blocks = db_->Blocks();
   ASSERT_EQ(blocks.size(), 2u);
   std::string victim = blocks[0]->dir();
@@ -196,7 +215,10 @@ TEST_F(DBTest, RetentionByTimeDeletesWholeOldBlocks) {
   o.retention_ms = 5 * kHour;
   Open(o);
   Fill(3, 0, 12 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   int64_t newest = 12 * kHour - kStep;
   for (const auto& b : db_->Blocks()) {
     EXPECT_GT(b->meta().max_time, newest - 5 * kHour) << b->meta().ulid;
@@ -214,14 +236,20 @@ TEST_F(DBTest, RetentionBySizeDeletesTheOldestBlocksFirst) {
   o.block_ranges_ms = {kHour};
   Open(o);
   Fill(3, 0, 10 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto before = db_->Blocks();
   ASSERT_GE(before.size(), 4u);
   uint64_t keep = before.back()->SizeBytes() + before[before.size() - 2]->SizeBytes();
   ASSERT_TRUE(db_->Close().ok());
   o.retention_bytes = keep;
   Open(o);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto after = db_->Blocks();
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(after.back()->meta().ulid, before.back()->meta().ulid);
@@ -230,13 +258,19 @@ TEST_F(DBTest, RetentionBySizeDeletesTheOldestBlocksFirst) {
 TEST_F(DBTest, DeletedSeriesDisappearAndAreDroppedAtCompaction) {
   Open(Options());
   Fill(6, 0, 4 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   Matchers victim{Matcher::MustMake(MatchType::kEqual, "instance", "host1")};
   ASSERT_TRUE(db_->Delete(kHour, 3 * kHour, victim).ok());
   auto& m = model_[Series(1)];
   m.erase(m.lower_bound(kHour), m.upper_bound(3 * kHour));
   ExpectModel();
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   for (const auto& b : db_->Blocks()) EXPECT_FALSE(b->HasTombstones());
   ExpectModel();
   ASSERT_TRUE(db_->Close().ok());
@@ -247,7 +281,10 @@ TEST_F(DBTest, DeletedSeriesDisappearAndAreDroppedAtCompaction) {
 TEST_F(DBTest, SnapshotHoldsBlocksAndHead) {
   Open(Options());
   Fill(4, 0, 4 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   ASSERT_TRUE(db_->Snapshot("/snap/1", true).ok());
   EXPECT_FALSE(db_->Snapshot("/snap/1", true).ok());
   // The snapshot opens as a database of its own with the same data.
@@ -269,7 +306,10 @@ TEST_F(DBTest, OldBlocksAreDownsampledAndKeptAcrossRestarts) {
   o.downsample_after_ms = 2 * kHour;
   Open(o);
   Fill(4, 0, 10 * kHour);
-  { Status st = db_->Compact(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = db_->Compact();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   auto count = [&](int64_t res) {
     size_t n = 0;
     for (const auto& b : db_->Blocks()) n += b->meta().resolution_ms == res;

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 namespace zw::tsdb {
 
 Head::Head(HeadOptions options)
@@ -23,8 +22,8 @@ Result<std::unique_ptr<Head>> Head::Open(HeadOptions options) {
   std::unique_ptr<Head> head(new Head(std::move(options)));
   const HeadOptions& o = head->options_;
   if (!o.dir.empty() && o.head_chunk_file_size > 0) {
-    auto disk = HeadChunkDisk::Open(o.fs, fs::JoinPath(o.dir, "chunks_head"),
-                                    o.head_chunk_file_size);
+    auto disk =
+        HeadChunkDisk::Open(o.fs, fs::JoinPath(o.dir, "chunks_head"), o.head_chunk_file_size);
     if (!disk.ok()) return disk.status();
     head->disk_ = std::move(disk).value();
   }

@@ -28,13 +28,13 @@
 #include <vector>
 
 #include "core/metric_type.h"
-#include "tsdb/chunk_series.h"
-#include "tsdb/head_chunk_disk.h"
-#include "tsdb/head_epoch.h"
 #include "storage/appender.h"
 #include "storage/querier.h"
 #include "storage/storage.h"
+#include "tsdb/chunk_series.h"
 #include "tsdb/fs/file_system.h"
+#include "tsdb/head_chunk_disk.h"
+#include "tsdb/head_epoch.h"
 #include "tsdb/mem_series.h"
 #include "tsdb/postings.h"
 #include "tsdb/wal/wal.h"
@@ -74,9 +74,9 @@ struct HeadStats {
   std::atomic<uint64_t> commit_failures{0};
   std::atomic<uint64_t> wal_replayed_records{0};
   std::atomic<uint64_t> wal_replay_corruptions{0};
-  std::atomic<uint64_t> wal_replay_unknown_refs{0};  // samples whose series never appeared
-  std::atomic<uint64_t> out_of_bounds_rejected{0};   // older than MinValidTime()
-  std::atomic<uint64_t> out_of_order_appended{0};    // accepted into out-of-order buffers
+  std::atomic<uint64_t> wal_replay_unknown_refs{0};   // samples whose series never appeared
+  std::atomic<uint64_t> out_of_bounds_rejected{0};    // older than MinValidTime()
+  std::atomic<uint64_t> out_of_order_appended{0};     // accepted into out-of-order buffers
   std::atomic<uint64_t> wal_replay_out_of_bounds{0};  // replayed samples < min_valid_time
   std::atomic<uint64_t> series_removed{0};            // garbage-collected by Truncate
   std::atomic<uint64_t> truncations{0};

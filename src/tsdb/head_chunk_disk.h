@@ -71,7 +71,7 @@ class HeadChunkDisk {
   const uint64_t file_size_;
 
   mutable std::mutex mu_;
-  uint32_t current_ = 1;  // file being filled
+  uint32_t current_ = 1;                    // file being filled
   std::unique_ptr<fs::WritableFile> file_;  // open on it once something was flushed
   uint64_t flushed_ = 0;                    // bytes of it written to file_
   std::string buf_;                         // bytes of it not yet written

@@ -16,10 +16,7 @@ class HeadChunkSeriesSet final : public ChunkSeriesSet {
  public:
   HeadChunkSeriesSet(EpochManager::Guard guard, std::vector<MemSeries*> series, int64_t mint,
                      int64_t maxt)
-      : guard_(std::move(guard)),
-        series_(std::move(series)),
-        mint_(mint),
-        maxt_(maxt) {}
+      : guard_(std::move(guard)), series_(std::move(series)), mint_(mint), maxt_(maxt) {}
 
   bool Next() override {
     if (!err_.ok()) return false;
@@ -142,8 +139,7 @@ std::unique_ptr<ChunkSeriesSet> Head::Chunks(int64_t mint, int64_t maxt) {
     std::sort(series.begin(), series.end(),
               [](const MemSeries* a, const MemSeries* b) { return a->labels() < b->labels(); });
   }
-  return std::make_unique<HeadChunkSeriesSet>(std::move(guard), std::move(series), mint,
-                                              maxt);
+  return std::make_unique<HeadChunkSeriesSet>(std::move(guard), std::move(series), mint, maxt);
 }
 
 }  // namespace zw::tsdb

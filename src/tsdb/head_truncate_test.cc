@@ -169,8 +169,8 @@ TEST(HeadChunks, RangesEqualTheSamplesInRangeWithOutOfOrderData) {
         continue;
       }
       ASSERT_TRUE(it != got.end()) << ls.ToString();
-      EXPECT_TRUE(SameSamples(it->second, want)) << ls.ToString() << " [" << mint << "," << maxt
-                                                 << ")";
+      EXPECT_TRUE(SameSamples(it->second, want))
+          << ls.ToString() << " [" << mint << "," << maxt << ")";
     }
     // Queries (inclusive range) agree too.
     if (maxt != kMaxTime && mint < maxt) {
@@ -657,7 +657,8 @@ void MappedChunksRoundTrip(fs::FileSystem* fs, const std::string& dir) {
   o.head_chunk_file_size = 8192;
   Model model;
   std::vector<Labels> series;
-  for (int i = 0; i < 30; ++i) series.push_back(Labels{{"__name__", "m"}, {"i", std::to_string(i)}});
+  for (int i = 0; i < 30; ++i)
+    series.push_back(Labels{{"__name__", "m"}, {"i", std::to_string(i)}});
   const std::string chunk_dir = dir + "/chunks_head";
   {
     auto head = MustOpen(o);
@@ -682,7 +683,8 @@ void MappedChunksRoundTrip(fs::FileSystem* fs, const std::string& dir) {
     EXPECT_GT(mapped, total / 2) << "closed chunks were not moved to mapped files";
     size_t files_before = List(fs, chunk_dir).size();
     EXPECT_GT(files_before, 3u);
-    for (const Labels& ls : series) ASSERT_TRUE(SameSamples(Read(*head, ls), FromModel(model[ls], kMinTime, kMaxTime)));
+    for (const Labels& ls : series)
+      ASSERT_TRUE(SameSamples(Read(*head, ls), FromModel(model[ls], kMinTime, kMaxTime)));
     auto got = Decode(*head->Chunks(3600000, 18000000));
     for (const Labels& ls : series)
       ASSERT_TRUE(SameSamples(got[ls], FromModel(model[ls], 3600000, 18000000))) << ls.ToString();
@@ -701,7 +703,8 @@ void MappedChunksRoundTrip(fs::FileSystem* fs, const std::string& dir) {
     EXPECT_TRUE(SameSamples(held, FromModel(model[series[0]], kMinTime, kMaxTime)));
   }
   auto head = MustOpen(o);
-  for (const Labels& ls : series) EXPECT_TRUE(SameSamples(Read(*head, ls), FromModel(model[ls], 14400000, kMaxTime)));
+  for (const Labels& ls : series)
+    EXPECT_TRUE(SameSamples(Read(*head, ls), FromModel(model[ls], 14400000, kMaxTime)));
 }
 
 TEST(HeadChunkDisk, MappedChunksInMemory) {

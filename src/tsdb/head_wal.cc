@@ -221,8 +221,8 @@ Status Head::Checkpoint() {
   // The checkpoint replaces everything below the cut: older segments and checkpoints go.
   ZW_RETURN_IF_ERROR(wal_->TruncateBefore(cut));
   ZW_RETURN_IF_ERROR(wal::DeleteCheckpointsBefore(options_.fs, wal_->dir(), cut));
-  spdlog::info("head: WAL checkpoint {} written ({} series, {} records, {} bytes)", cut,
-               all.size(), records, bytes);
+  spdlog::info("head: WAL checkpoint {} written ({} series, {} records, {} bytes)", cut, all.size(),
+               records, bytes);
   return Status::Ok();
 }
 

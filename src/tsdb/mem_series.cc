@@ -151,8 +151,8 @@ void MemSeries::TruncateBefore(int64_t mint) {
 std::vector<Sample> MemSeries::OutOfOrderSnapshot(int64_t mint, int64_t maxt) const {
   auto lo = std::lower_bound(ooo_.begin(), ooo_.end(), mint,
                              [](const Sample& s, int64_t x) { return s.t < x; });
-  auto hi = std::upper_bound(lo, ooo_.end(), maxt,
-                             [](int64_t x, const Sample& s) { return x < s.t; });
+  auto hi =
+      std::upper_bound(lo, ooo_.end(), maxt, [](int64_t x, const Sample& s) { return x < s.t; });
   return {lo, hi};
 }
 

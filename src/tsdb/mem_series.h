@@ -13,8 +13,8 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/labels.h"
@@ -42,13 +42,7 @@ struct ClosedChunk {
 
 // What an append of (t, v) would do to a series: kOk appends in order, kOutOfOrderOk goes
 // to the out-of-order buffer, kOutOfOrder is too old for the window.
-enum class AppendCheck {
-  kOk,
-  kOutOfOrderOk,
-  kIgnoreDuplicate,
-  kOutOfOrder,
-  kConflictingDuplicate
-};
+enum class AppendCheck { kOk, kOutOfOrderOk, kIgnoreDuplicate, kOutOfOrder, kConflictingDuplicate };
 
 class MemSeries {
  public:
@@ -129,7 +123,7 @@ class MemSeries {
   uint64_t txn_ = 0;
   int64_t txn_max_t_ = kMinTime;
   uint64_t txn_last_bits_ = 0;
-  std::vector<Sample> ooo_;  // sorted by time, no duplicate times
+  std::vector<Sample> ooo_;   // sorted by time, no duplicate times
   uint32_t seen_sealed_ = 0;  // HeadChunkDisk::sealed() at the last MigrateChunks
 };
 
@@ -162,7 +156,7 @@ class ChunksIterator final : public storage::SampleIterator {
   Sample cur_;
   Status err_;
   bool done_ = false;
-  bool started_ = false;  // cur_ holds a sample
+  bool started_ = false;      // cur_ holds a sample
   bool chunk_valid_ = false;  // cur_ is the chunk stream's unconsumed head (merged mode)
   // Out-of-order samples (merged mode only).
   std::vector<Sample> ooo_;

@@ -55,7 +55,8 @@ void MemPostings::Delete(std::span<const std::pair<SeriesRef, const Labels*>> se
   std::sort(refs.begin(), refs.end());
   refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
   auto remove = [&refs](Postings& p) {
-    std::erase_if(p, [&refs](SeriesRef r) { return std::binary_search(refs.begin(), refs.end(), r); });
+    std::erase_if(p,
+                  [&refs](SeriesRef r) { return std::binary_search(refs.begin(), refs.end(), r); });
   };
   for (auto& [name, values] : affected) {
     auto n = index_.find(name);

@@ -16,7 +16,8 @@ constexpr int64_t k5m = 300000;
 constexpr int64_t k1h = 3600000;
 
 bool SameValue(double a, double b) {
-  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b) || (std::isnan(a) && std::isnan(b));
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b) ||
+         (std::isnan(a) && std::isnan(b));
 }
 
 void ExpectSame(const std::vector<Sample>& got, const std::vector<Sample>& want, const char* what,
@@ -70,8 +71,8 @@ Aggregates BruteForce(const std::vector<Sample>& raw, int64_t res, bool counter)
     }
     std::map<int64_t, double> keep;
     for (size_t i = 0; i < real.size(); ++i) {
-      bool last_in_window = i + 1 == real.size() ||
-                            (real[i + 1].t - 1) / res != (real[i].t - 1) / res;
+      bool last_in_window =
+          i + 1 == real.size() || (real[i + 1].t - 1) / res != (real[i].t - 1) / res;
       if (last_in_window) keep[real[i].t] = real[i].v;
       if (i > 0 && real[i].v < real[i - 1].v) {
         keep[real[i].t] = real[i].v;

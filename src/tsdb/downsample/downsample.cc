@@ -41,8 +41,7 @@ Status DecodeSeries(const ChunkSeriesSet& set, int64_t mint, int64_t maxt,
                     std::vector<Sample>* out) {
   out->clear();
   for (const ChunkMeta& c : set.chunks()) {
-    chunkenc::XorIterator it(
-        {reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size()});
+    chunkenc::XorIterator it({reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size()});
     while (it.Next()) {
       Sample s = it.At();
       if (s.t < mint || s.t > maxt) continue;
@@ -67,8 +66,7 @@ Labels WithAggr(const Labels& base, Aggr a) {
 
 }  // namespace
 
-EncodedSeries EncodeSeries(Labels labels, std::span<const Sample> samples,
-                           int samples_per_chunk) {
+EncodedSeries EncodeSeries(Labels labels, std::span<const Sample> samples, int samples_per_chunk) {
   EncodedSeries out;
   out.labels = std::move(labels);
   const auto per_chunk = static_cast<size_t>(samples_per_chunk);

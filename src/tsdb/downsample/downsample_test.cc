@@ -36,7 +36,8 @@ class DownsampleTest : public ::testing::Test {
                {"job", i < 3 ? "a" : "b"}};
       std::vector<Sample>& s = raw_[l];
       double v = 0;
-      for (int64_t t = kT0 + 1234; t < kT0 + kSpan; t += 15000 + static_cast<int64_t>(u(rng) * 500)) {
+      for (int64_t t = kT0 + 1234; t < kT0 + kSpan;
+           t += 15000 + static_cast<int64_t>(u(rng) * 500)) {
         if (counter) {
           v = u(rng) < 0.01 ? 0 : v + std::floor(u(rng) * 10);
         } else {
@@ -190,8 +191,7 @@ TEST_F(DownsampleTest, FiveMinuteSeriesWithoutAggregateLabelIsRejected) {
   auto r = DownsampleBlock(fs_.get(), "/five", *block, kResolution1h, nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("series y{}"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("series y{}"), std::string::npos) << r.status().message();
   // Nothing but the source is left in the directory.
   auto entries = fs_->ListDir("/five");
   ASSERT_TRUE(entries.ok());
@@ -317,8 +317,8 @@ TEST(ResolutionFitsTest, Rule) {
   };
   EXPECT_FALSE(ResolutionFits(nullptr, r));
   EXPECT_TRUE(ResolutionFits(nullptr, 0));
-  EXPECT_FALSE(fits("", 0, r, r));                 // plain selector
-  EXPECT_FALSE(fits("abs", 0, 10 * r, r));         // function over a plain selector
+  EXPECT_FALSE(fits("", 0, r, r));          // plain selector
+  EXPECT_FALSE(fits("abs", 0, 10 * r, r));  // function over a plain selector
   EXPECT_FALSE(fits("count_over_time", 12 * r, 12 * r, r));
   EXPECT_TRUE(fits("max_over_time", r, r, r));
   EXPECT_TRUE(fits("min_over_time", 12 * r, 12 * r, r));

@@ -49,8 +49,8 @@ class BlockQueryable final : public storage::Queryable {
   BlockQueryable(std::shared_ptr<Block> block, bool downsampled)
       : block_(std::move(block)), downsampled_(downsampled) {}
   std::unique_ptr<storage::Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    auto inner = downsampled_ ? NewDownsampledQuerier(block_, mint, maxt)
-                              : block_->NewQuerier(mint, maxt);
+    auto inner =
+        downsampled_ ? NewDownsampledQuerier(block_, mint, maxt) : block_->NewQuerier(mint, maxt);
     return std::make_unique<RecordingQuerier>(std::move(inner), &hints);
   }
   std::vector<storage::SelectHints> hints;
@@ -184,8 +184,8 @@ TEST(PromqlCompareTest, DownsampledResultsStayWithinTheDocumentedBounds) {
     const int64_t res = run.block->meta().resolution_ms;
     BlockQueryable ds(run.block, true);
     for (const Case& c : cases) {
-      std::string what = c.query + " res=" + std::to_string(res / 60000) + "m step=" +
-                         std::to_string(run.step / 60000) + "m";
+      std::string what = c.query + " res=" + std::to_string(res / 60000) +
+                         "m step=" + std::to_string(run.step / 60000) + "m";
       ds.hints.clear();
       auto got = engine.Range(ds, c.query, start, end, run.step);
       ASSERT_TRUE(got.ok()) << what << ": " << got.status().ToString();
@@ -199,8 +199,8 @@ TEST(PromqlCompareTest, DownsampledResultsStayWithinTheDocumentedBounds) {
       ASSERT_TRUE(want.ok()) << what << ": " << want.status().ToString();
       Errors e = Compare(std::get<promql::Matrix>(want->value),
                          std::get<promql::Matrix>(got->value), what);
-      std::printf("%-45s points %6zu  max rel err %.3e  mean %.3e\n", what.c_str(), e.points,
-                  e.max, e.mean);
+      std::printf("%-45s points %6zu  max rel err %.3e  mean %.3e\n", what.c_str(), e.points, e.max,
+                  e.mean);
       EXPECT_GT(e.points, 0u) << what;
       const Bound& b = res == kResolution5m ? c.at5m : c.at1h;
       EXPECT_LE(e.max, b.max) << what;

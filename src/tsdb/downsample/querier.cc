@@ -107,8 +107,8 @@ class DownsampledQuerier final : public storage::Querier {
   // aggregate label.
   Status Load(const Matchers& ms, Aggr aggr, SeriesMap* out) {
     Matchers with = ms;
-    with.push_back(Matcher::MustMake(MatchType::kEqual, std::string(kAggrLabel),
-                                     std::string(AggrName(aggr))));
+    with.push_back(
+        Matcher::MustMake(MatchType::kEqual, std::string(kAggrLabel), std::string(AggrName(aggr))));
     std::unique_ptr<storage::SeriesSet> set = inner_->Select(false, nullptr, with);
     while (set->Next()) {
       const storage::Series& s = set->At();

@@ -40,8 +40,8 @@ inline std::shared_ptr<Block> WriteRawBlock(fs::FileSystem* fs, const std::strin
   return block.ok() ? *block : nullptr;
 }
 
-inline std::shared_ptr<Block> Downsample(fs::FileSystem* fs, const std::string& dir,
-                                         Block& source, int64_t res,
+inline std::shared_ptr<Block> Downsample(fs::FileSystem* fs, const std::string& dir, Block& source,
+                                         int64_t res,
                                          std::function<bool(const Labels&)> is_counter = nullptr) {
   auto meta = DownsampleBlock(fs, dir, source, res, is_counter);
   EXPECT_TRUE(meta.ok()) << meta.status().ToString();
