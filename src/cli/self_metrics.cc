@@ -29,56 +29,52 @@ double CpuSeconds() {
 
 }  // namespace
 
+void SelfMetrics::Counter(std::string_view name, std::string_view help,
+                          const std::atomic<uint64_t>* v) {
+  registry_.AddCallbackCounter(
+      name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
+}
+
 void SelfMetrics::AddStorage(const tsdb::DB* db) {
-  auto counter = [this](std::string_view name, std::string_view help,
-                        const std::atomic<uint64_t>* v) {
-    registry_.AddCallbackCounter(
-        name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
-  };
   const tsdb::DBStats& ds = db->stats();
-  counter("zenwatch_tsdb_head_compactions_total", "Head ranges written as level-1 blocks.",
+  Counter("zenwatch_tsdb_head_compactions_total", "Head ranges written as level-1 blocks.",
           &ds.head_compactions);
-  counter("zenwatch_tsdb_compactions_total", "Block compactions (merges and rewrites).",
+  Counter("zenwatch_tsdb_compactions_total", "Block compactions (merges and rewrites).",
           &ds.compactions);
-  counter("zenwatch_tsdb_compaction_failures_total", "Compaction rounds that failed.",
+  Counter("zenwatch_tsdb_compaction_failures_total", "Compaction rounds that failed.",
           &ds.compaction_failures);
-  counter("zenwatch_tsdb_downsamplings_total", "Downsampled blocks written.", &ds.downsamplings);
-  counter("zenwatch_tsdb_retention_deletions_total", "Blocks deleted by retention.",
+  Counter("zenwatch_tsdb_downsamplings_total", "Downsampled blocks written.", &ds.downsamplings);
+  Counter("zenwatch_tsdb_retention_deletions_total", "Blocks deleted by retention.",
           &ds.retention_deletions);
-  counter("zenwatch_tsdb_blocks_quarantined_total", "Damaged blocks moved to blocks/corrupted/.",
+  Counter("zenwatch_tsdb_blocks_quarantined_total", "Damaged blocks moved to blocks/corrupted/.",
           &ds.blocks_quarantined);
   registry_.AddCallbackGauge("zenwatch_tsdb_blocks", "Blocks on disk, all resolutions.",
                              [db] { return static_cast<double>(db->Blocks().size()); });
   const tsdb::HeadStats& hs = db->head().stats();
-  counter("zenwatch_head_out_of_order_samples_appended_total",
+  Counter("zenwatch_head_out_of_order_samples_appended_total",
           "Samples accepted out of order, within the out-of-order window.",
           &hs.out_of_order_appended);
-  counter("zenwatch_head_out_of_bounds_samples_total",
+  Counter("zenwatch_head_out_of_bounds_samples_total",
           "Samples rejected as older than the newest block.", &hs.out_of_bounds_rejected);
-  counter("zenwatch_head_series_removed_total", "Series garbage-collected by head truncation.",
+  Counter("zenwatch_head_series_removed_total", "Series garbage-collected by head truncation.",
           &hs.series_removed);
-  counter("zenwatch_head_truncations_total", "Head truncations.", &hs.truncations);
+  Counter("zenwatch_head_truncations_total", "Head truncations.", &hs.truncations);
 }
 
 SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push) {
-  auto counter = [this](std::string_view name, std::string_view help,
-                        const std::atomic<uint64_t>* v) {
-    registry_.AddCallbackCounter(
-        name, help, [v] { return static_cast<double>(v->load(std::memory_order_relaxed)); });
-  };
   const tsdb::HeadStats& hs = head->stats();
-  counter("zenwatch_samples_ingested_total", "Samples committed to the head.",
+  Counter("zenwatch_samples_ingested_total", "Samples committed to the head.",
           &hs.samples_appended);
-  counter("zenwatch_head_series_created_total", "Series created in the head.", &hs.series_created);
-  counter("zenwatch_head_out_of_order_samples_total",
+  Counter("zenwatch_head_series_created_total", "Series created in the head.", &hs.series_created);
+  Counter("zenwatch_head_out_of_order_samples_total",
           "Samples rejected as older than their series' newest, beyond the out-of-order window.",
           &hs.out_of_order_rejected);
-  counter("zenwatch_head_duplicate_samples_total",
+  Counter("zenwatch_head_duplicate_samples_total",
           "Samples rejected: same timestamp, different value.", &hs.duplicates_rejected);
-  counter("zenwatch_head_commits_total", "Appender transactions committed.", &hs.commits);
-  counter("zenwatch_head_commit_failures_total", "Appender transactions that failed to commit.",
+  Counter("zenwatch_head_commits_total", "Appender transactions committed.", &hs.commits);
+  Counter("zenwatch_head_commit_failures_total", "Appender transactions that failed to commit.",
           &hs.commit_failures);
-  counter("zenwatch_wal_replay_unknown_refs_total",
+  Counter("zenwatch_wal_replay_unknown_refs_total",
           "Samples in the WAL whose series record never appeared.", &hs.wal_replay_unknown_refs);
   registry_.AddCallbackGauge("zenwatch_head_series", "Active series in the head.",
                              [head] { return static_cast<double>(head->NumSeries()); });
@@ -90,26 +86,26 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
                              "Bytes of interned label names and values.",
                              [] { return static_cast<double>(InternedBytes()); });
   if (const wal::Stats* ws = head->wal_stats()) {
-    counter("zenwatch_wal_bytes_written_total", "Bytes written to WAL segments, framing included.",
+    Counter("zenwatch_wal_bytes_written_total", "Bytes written to WAL segments, framing included.",
             &ws->bytes_written);
-    counter("zenwatch_wal_records_written_total", "Records written to the WAL.",
+    Counter("zenwatch_wal_records_written_total", "Records written to the WAL.",
             &ws->records_written);
-    counter("zenwatch_wal_write_failures_total", "WAL writes that failed.", &ws->write_failures);
-    counter("zenwatch_wal_fsync_failures_total", "WAL fsyncs that failed.", &ws->fsync_failures);
-    counter("zenwatch_wal_corruptions_total", "Damaged WAL places found and cut off at start.",
+    Counter("zenwatch_wal_write_failures_total", "WAL writes that failed.", &ws->write_failures);
+    Counter("zenwatch_wal_fsync_failures_total", "WAL fsyncs that failed.", &ws->fsync_failures);
+    Counter("zenwatch_wal_corruptions_total", "Damaged WAL places found and cut off at start.",
             &ws->corruptions);
-    counter("zenwatch_wal_segments_created_total", "WAL segments created.", &ws->segments_created);
+    Counter("zenwatch_wal_segments_created_total", "WAL segments created.", &ws->segments_created);
   }
   fsync_ = &registry_
                 .AddHistogram("zenwatch_wal_fsync_duration_seconds", "Duration of WAL fsyncs.",
                               zenwatch::ExponentialBuckets(0.0001, 4, 10))
                 .With({});
   const ingest::PushStats& ps = push->stats();
-  counter("zenwatch_push_requests_total", "JSON push requests received.", &ps.requests);
-  counter("zenwatch_push_rejected_requests_total", "JSON push requests rejected (nothing stored).",
+  Counter("zenwatch_push_requests_total", "JSON push requests received.", &ps.requests);
+  Counter("zenwatch_push_rejected_requests_total", "JSON push requests rejected (nothing stored).",
           &ps.rejected);
-  counter("zenwatch_push_events_total", "MetricEvents stored from JSON push.", &ps.events);
-  counter("zenwatch_push_samples_total", "Samples written by JSON push.", &ps.samples);
+  Counter("zenwatch_push_events_total", "MetricEvents stored from JSON push.", &ps.events);
+  Counter("zenwatch_push_samples_total", "Samples written by JSON push.", &ps.samples);
 
   http_ = &registry_.AddHistogram("zenwatch_http_request_duration_seconds",
                                   "HTTP request duration by route pattern and status code.",

@@ -5,6 +5,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ class SelfMetrics {
   void ObserveFsync(double seconds) { fsync_->Observe(seconds); }
 
  private:
+  // Exposes a counter the server keeps as an atomic.
+  void Counter(std::string_view name, std::string_view help, const std::atomic<uint64_t>* v);
+
   zenwatch::Registry registry_;
   zenwatch::Family<zenwatch::Histogram>* http_;
   zenwatch::Histogram* fsync_;

@@ -286,15 +286,16 @@ class PushIngester::Batch {
   Status Counter(const std::vector<const Event*>& evs) {
     const Event& first = *evs.front();
     uint64_t key = first.series.Hash();
+    int64_t stored_newest = kMinTime;
     double total;
     if (auto it = counters_.find(key); it != counters_.end()) {
       total = it->second;
     } else if (auto it2 = ing_->counters_.find(key); it2 != ing_->counters_.end()) {
       total = it2->second;
     } else {
-      total = LastValue(first.series).value_or(0);
+      total = LastValue(first.series, &stored_newest).value_or(0);
     }
-    ZW_RETURN_IF_ERROR(InOrder(key, evs));
+    ZW_RETURN_IF_ERROR(InOrder(key, evs, stored_newest));
     MetricMetadata meta{MetricType::kCounter, "", ""};
     const MetricMetadata* pending_meta = &meta;  // sent with the first sample only
     for (size_t k = 0; k < evs.size(); ++k) {
@@ -320,15 +321,16 @@ class PushIngester::Batch {
   Status Histogram(const std::vector<const Event*>& evs) {
     const Event& first = *evs.front();
     uint64_t key = first.series.Hash();
+    int64_t stored_newest = kMinTime;
     HistogramState h;
     if (auto it = histograms_.find(key); it != histograms_.end()) {
       h = it->second;
     } else if (auto it2 = ing_->histograms_.find(key); it2 != ing_->histograms_.end()) {
       h = it2->second;
     } else {
-      h = LoadHistogram(first);
+      h = LoadHistogram(first, &stored_newest);
     }
-    ZW_RETURN_IF_ERROR(InOrder(key, evs));
+    ZW_RETURN_IF_ERROR(InOrder(key, evs, stored_newest));
     bool with_meta = true;
     for (size_t k = 0; k < evs.size(); ++k) {
       Observe(h, evs[k]->value);
@@ -351,14 +353,15 @@ class PushIngester::Batch {
   // Running totals only mean something in time order: a counter, histogram or timer event
   // older than the newest one of its series is rejected (gauges may arrive out of order
   // within the storage's window).
-  Status InOrder(uint64_t key, const std::vector<const Event*>& evs) {
+  // `stored_newest`: the newest stored sample, when the running state was just loaded.
+  Status InOrder(uint64_t key, const std::vector<const Event*>& evs, int64_t stored_newest) {
     int64_t newest = kMinTime;
     if (auto it = newest_.find(key); it != newest_.end()) {
       newest = it->second;
     } else if (auto it2 = ing_->newest_.find(key); it2 != ing_->newest_.end()) {
       newest = it2->second;
     } else {
-      newest = loaded_t_;
+      newest = stored_newest;
     }
     for (const Event* ev : evs) {
       if (ev->t < newest) {
@@ -372,7 +375,6 @@ class PushIngester::Batch {
       newest = ev->t;
     }
     newest_[key] = newest;
-    loaded_t_ = kMinTime;
     return Status::Ok();
   }
 
@@ -435,16 +437,16 @@ class PushIngester::Batch {
   }
 
   // The newest stored sample of exactly `ls`, if any.
-  std::optional<double> LastValue(const Labels& ls) {
+  std::optional<double> LastValue(const Labels& ls, int64_t* newest) {
     std::optional<double> out;
-    ForEachExact(ls, "", [&](const Labels&, double v) { out = v; });
+    ForEachExact(ls, "", newest, [&](const Labels&, double v) { out = v; });
     return out;
   }
 
   // Calls fn(labels, last value) for each stored series equal to `ls`, ignoring label
   // `ignore` (e.g. le) when non-empty.
   template <typename Fn>
-  void ForEachExact(const Labels& ls, std::string_view ignore, Fn fn) {
+  void ForEachExact(const Labels& ls, std::string_view ignore, int64_t* newest, Fn fn) {
     Matchers ms;
     for (const Label& l : ls)
       ms.push_back(Matcher::MustMake(MatchType::kEqual, std::string(l.name), std::string(l.value)));
@@ -459,17 +461,17 @@ class PushIngester::Batch {
       while (it->Next()) {
         double v = it->At().v;
         if (!IsStaleNaN(v)) last = v;
-        loaded_t_ = std::max(loaded_t_, it->At().t);
+        *newest = std::max(*newest, it->At().t);
       }
       if (last) fn(s.labels(), *last);
     }
   }
 
-  HistogramState LoadHistogram(const Event& ev) {
+  HistogramState LoadHistogram(const Event& ev, int64_t* newest) {
     HistogramState h;
     LabelsBuilder b(ev.series);
     std::map<int, uint64_t> cumulative;
-    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_bucket").Build(), "le",
+    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_bucket").Build(), "le", newest,
                  [&](const Labels& ls, double v) {
                    std::string_view le = ls.Get("le");
                    if (le == "0") {
@@ -485,9 +487,9 @@ class PushIngester::Batch {
       prev = std::max(prev, c);
     }
     b.Del("le");
-    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_sum").Build(), "",
+    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_sum").Build(), "", newest,
                  [&](const Labels&, double v) { h.sum = v; });
-    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_count").Build(), "",
+    ForEachExact(b.Set(kMetricNameLabel, ev.metric + "_count").Build(), "", newest,
                  [&](const Labels&, double v) { h.count = static_cast<uint64_t>(v); });
     h.overflow = h.count > prev ? h.count - prev : 0;
     return h;
@@ -498,7 +500,6 @@ class PushIngester::Batch {
   std::unordered_map<uint64_t, double> counters_;
   std::unordered_map<uint64_t, HistogramState> histograms_;
   std::unordered_map<uint64_t, int64_t> newest_;  // newest event time per running series
-  int64_t loaded_t_ = kMinTime;  // newest stored sample seen by the last load from storage
   size_t samples_ = 0;
 };
 

@@ -21,10 +21,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // Keeps a block alive while its querier is in use, and turns a damaged block's error into a
 // warning (the block is quarantined), so one bad block never fails queries of the others.
 class BlockQuerier final : public storage::Querier {
@@ -172,7 +168,7 @@ Status DB::LoadBlocks() {
   for (const std::string& name : *names) {
     std::string path = fs::JoinPath(BlocksDir(), name);
     if (name == kCorruptedDir) continue;
-    if (EndsWith(name, kTmpSuffix)) {
+    if (std::string_view(name).ends_with(kTmpSuffix)) {
       spdlog::warn("removing unfinished block {} left by an interrupted write", path);
       ZW_RETURN_IF_ERROR(fs->RemoveAll(path));
       continue;
@@ -504,19 +500,13 @@ Status DB::ApplyRetention() {
 bool DB::IsCounter(const Labels& labels) const {
   if (opts_.is_counter) return opts_.is_counter(labels);
   std::string_view name = labels.Get("__name__");
-  auto ends = [&](std::string_view suf) { return EndsWith(name, suf); };
-  if (ends("_total") || ends("_count") || ends("_bucket")) return true;
-  for (std::string_view suf : {"_total", "_count", "_bucket", "_sum", ""}) {
-    if (!ends(suf)) continue;
-    auto meta = head_->Metadata(std::string(name.substr(0, name.size() - suf.size())));
-    if (!meta) continue;
-    if (meta->type == MetricType::kCounter) return true;
-    if ((meta->type == MetricType::kHistogram || meta->type == MetricType::kSummary) &&
-        suf != "_sum" && !suf.empty()) {
-      return true;
-    }
+  // Counters and the cumulative series of histograms and summaries (never _sum, which may
+  // fall), then whatever the metadata calls a counter.
+  if (name.ends_with("_total") || name.ends_with("_count") || name.ends_with("_bucket")) {
+    return true;
   }
-  return false;
+  auto meta = head_->Metadata(std::string(name));
+  return meta && meta->type == MetricType::kCounter;
 }
 
 // Raw blocks that ended downsample_after_ms before the newest sample get a 5-minute copy,
