@@ -1,7 +1,9 @@
 """The benchmark's dataset: a realistic remote_write workload, pre-encoded.
 
 Series come from simulated scrape targets of 100 series each: 40 counter series, 40 gauge
-series (random walks with noise, so values do not compress trivially) and 20 classic
+series (random walks with noise, rounded as exporters send them: memory in whole 4 KiB pages,
+temperatures in millidegrees, integer queue lengths, and one family of full-precision
+load averages that do not compress trivially) and 20 classic
 histogram buckets, labelled job / instance / env / region plus a per-family label, sampled
 every 15 s. The series are split into `shards` (one sender connection each, as Prometheus's
 remote-write shards do, so every series' samples go in time order over one connection);
@@ -77,6 +79,8 @@ class Series:
             rwproto.length_delimited(1, rwproto.encode_label(n, v)) for n, v in labels)
         self.kind = kind
         self.value = 0.0 if kind != "gauge" else rng.uniform(10, 1000)
+        if labels and dict(labels)["__name__"] == "bench_memory_bytes":
+            self.value = rng.uniform(1e8, 4e9)
         self.rate = rng.uniform(0.5, 50)
         self.bucket = LE.index(dict(labels)["le"]) if kind == "bucket" else 0
         self.group = None  # for buckets: (instance, family), the histogram they belong to
@@ -106,6 +110,15 @@ def _next_value(s, rng, histograms):
         s.value += float(int(rng.expovariate(1 / s.rate)))
     elif s.kind == "gauge":
         s.value = max(0.0, s.value + rng.gauss(0, s.value * 0.01 + 0.1))
+        # What exporters really send: whole bytes in pages, sensors in millidegrees, integer
+        # queue lengths; load stays a full-precision float (an EWMA computed in doubles).
+        name = s.labels[0][1]
+        if name == "bench_memory_bytes":
+            s.value = float(round(s.value / 4096) * 4096)
+        elif name == "bench_temperature_celsius":
+            s.value = round(s.value, 3)
+        elif name == "bench_queue_length":
+            s.value = float(round(s.value))
     else:
         s.value = float(histograms[s.group].cumulative[s.bucket])
     return s.value
@@ -152,7 +165,7 @@ class Workload:
         self.cache_dir = cache_dir or os.path.join(
             os.environ.get("TMPDIR", "/tmp"), "zw-bench-server-cache")
         key = json.dumps([n_series, hours, shards, samples_per_request, round_minutes, end_ms,
-                          seed, 3])
+                          seed, 4])
         self.path = os.path.join(self.cache_dir, hashlib.sha1(key.encode()).hexdigest()[:16])
         self.total_samples = n_series * self.steps
         self.compression = None
