@@ -75,16 +75,13 @@ Status Block::VerifyChunks() const {
   if (!ids.ok()) return ids.status();
   Labels labels;
   std::vector<ChunkRef> refs;
-  std::string buf;
+  ChunkSampleIterator it;
   for (uint64_t id : *ids) {
     ZW_RETURN_IF_ERROR(index_->Series(id, &labels, &refs));
     for (const ChunkRef& c : refs) {
       auto raw = chunks_->Read(c.ref);
       if (!raw.ok()) return raw.status();
-      auto bytes = ChunkXorBytes(*raw, &buf, dir_);
-      if (!bytes.ok()) return bytes.status();
-      chunkenc::XorIterator it(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+      it.Reset(*raw, dir_);
       int64_t first = 0, last = 0;
       size_t n = 0;
       while (it.Next()) {
@@ -96,7 +93,7 @@ Status Block::VerifyChunks() const {
             dir_, c.ref & 0xffffffff,
             fmt::format("block {}: chunk {:#x} of {}: {}", dir_, c.ref, labels.ToString(), what));
       };
-      if (!it.Err().ok()) return where(it.Err().message());
+      if (Status e = it.Err(); !e.ok()) return where(e.message());
       if (n == 0 || first != c.min_t || last != c.max_t)
         return where("samples do not match the chunk's time range in the index");
     }

@@ -18,10 +18,6 @@ Status InBlock(const Block& block, const Status& s) {
                             fmt::format("block {}: {}", block.dir(), s.message()));
 }
 
-std::span<const uint8_t> Bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 const Intervals* DeletedFor(const TombstoneMap& ts, uint64_t id) {
   auto it = ts.find(id);
   return it == ts.end() || it->second.empty() ? nullptr : &it->second;
@@ -63,34 +59,30 @@ class BlockSampleIterator final : public storage::SampleIterator {
  private:
   bool Finish() {
     done_ = true;
-    it_.reset();
+    open_ = false;
     return false;
   }
 
   // Moves to the first kept sample at or after t.
   bool Advance(int64_t t) {
     while (true) {
-      if (!it_) {
+      if (!open_) {
         while (idx_ < chunks_->size() && (*chunks_)[idx_].ref.max_t < t) ++idx_;
         if (idx_ >= chunks_->size()) return Finish();
-        auto bytes = ChunkXorBytes((*chunks_)[idx_].raw, &buf_, block_->dir());
-        if (!bytes.ok()) {
-          err_ = InBlock(*block_, bytes.status());
-          return Finish();
-        }
-        it_.emplace(Bytes(*bytes));
+        it_.Reset((*chunks_)[idx_].raw, block_->dir());
+        open_ = true;
       }
-      if (!it_->Seek(t)) {
-        if (!it_->Err().ok()) {
-          err_ = InBlock(*block_, Status::Corruption(block_->dir(), (*chunks_)[idx_].ref.ref,
-                                                     it_->Err().message()));
+      if (!it_.Seek(t)) {
+        if (Status e = it_.Err(); !e.ok()) {
+          err_ = InBlock(*block_,
+                         Status::Corruption(block_->dir(), (*chunks_)[idx_].ref.ref, e.message()));
           return Finish();
         }
-        it_.reset();
+        open_ = false;
         ++idx_;
         continue;
       }
-      Sample s = it_->At();
+      Sample s = it_.At();
       if (s.t > maxt_) return Finish();
       if (del_ && IsDeleted(*del_, s.t)) {
         if (s.t == kMaxTime) return Finish();
@@ -108,8 +100,8 @@ class BlockSampleIterator final : public storage::SampleIterator {
   int64_t mint_, maxt_;
   const Intervals* del_;
   size_t idx_ = 0;
-  std::optional<chunkenc::XorIterator> it_;
-  std::string buf_;
+  ChunkSampleIterator it_;
+  bool open_ = false;  // it_ is on chunk idx_
   Sample cur_;
   Status err_;
   bool started_ = false;
@@ -276,13 +268,13 @@ class BlockChunkSeriesSet final : public ChunkSeriesSet {
       for (const ChunkRef& c : refs_) {
         auto raw = block_->chunk_reader().Read(c.ref);
         if (!raw.ok()) return Fail(raw.status());
-        std::string buf;
-        auto bytes = ChunkXorBytes(*raw, &buf, block_->dir());
-        if (!bytes.ok()) return Fail(bytes.status());
         bool touched = del && std::any_of(del->begin(), del->end(), [&](const Interval& iv) {
                          return iv.maxt >= c.min_t && iv.mint <= c.max_t;
                        });
         if (!touched) {
+          std::string buf;
+          auto bytes = ChunkXorBytes(*raw, &buf, block_->dir());
+          if (!bytes.ok()) return Fail(bytes.status());
           if (raw->encoding == ChunkEncoding::kXor) {
             chunks_.push_back({c.min_t, c.max_t, *bytes});
           } else {
@@ -291,7 +283,8 @@ class BlockChunkSeriesSet final : public ChunkSeriesSet {
           }
           continue;
         }
-        chunkenc::XorIterator it(Bytes(*bytes));
+        ChunkSampleIterator& it = it_;
+        it.Reset(*raw, block_->dir());
         chunkenc::XorChunk out;
         int64_t min_t = 0, max_t = 0;
         while (it.Next()) {
@@ -301,8 +294,8 @@ class BlockChunkSeriesSet final : public ChunkSeriesSet {
           max_t = smp.t;
           out.Append(smp.t, smp.v);
         }
-        if (!it.Err().ok()) {
-          return Fail(Status::Corruption(block_->dir(), c.ref, it.Err().message()));
+        if (Status e = it.Err(); !e.ok()) {
+          return Fail(Status::Corruption(block_->dir(), c.ref, e.message()));
         }
         if (out.NumSamples() == 0) continue;
         auto b = out.Bytes();
@@ -334,6 +327,7 @@ class BlockChunkSeriesSet final : public ChunkSeriesSet {
   std::vector<ChunkRef> refs_;
   std::vector<ChunkMeta> chunks_;
   std::deque<std::string> owned_;  // deque: views into it stay valid as it grows
+  ChunkSampleIterator it_;         // for chunks that tombstones cut into
   Status err_;
 };
 

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -12,6 +14,7 @@
 
 #include "storage/series_set.h"
 #include "tsdb/block/block_test_util.h"
+#include "tsdb/block/merge.h"
 #include "tsdb/block/writer.h"
 #include "tsdb/head.h"
 
@@ -294,6 +297,7 @@ TEST_P(BlockTest, SmallSegmentsAndCompressedChunks) {
   WriteBlockOptions opts;
   opts.segment_size = 4096;
   opts.compress_chunks = true;
+  opts.pack_chunks = false;  // chunks as they come, zstd'd: encodings 1 and 2
   auto meta = Write(model, kMin, kMax, opts);
   auto segs = fs_->ListDir(fs::JoinPath(fs::JoinPath(blocks_, meta.ulid), "chunks"));
   ASSERT_TRUE(segs.ok());
@@ -306,6 +310,111 @@ TEST_P(BlockTest, SmallSegmentsAndCompressedChunks) {
   auto got = SelectAll(*block->NewQuerier(kMinTime, kMaxTime), all);
   ASSERT_TRUE(got.err.ok());
   testing::ExpectSameSeries(got.series, ModelSelect(model, all, kMinTime, kMaxTime));
+}
+
+// The encodings of a block's chunks, by counting each.
+std::map<ChunkEncoding, size_t> Encodings(const Block& block) {
+  std::map<ChunkEncoding, size_t> out;
+  auto ids = block.index().AllPostings();
+  EXPECT_TRUE(ids.ok());
+  Labels labels;
+  std::vector<ChunkRef> refs;
+  for (uint64_t id : *ids) {
+    EXPECT_TRUE(block.index().Series(id, &labels, &refs).ok());
+    for (const ChunkRef& c : refs) ++out[block.chunk_reader().Read(c.ref)->encoding];
+  }
+  return out;
+}
+
+// Blocks written before packing (XOR, zstd'd XOR) still read, and compact into packed
+// chunks holding the same samples.
+TEST_P(BlockTest, OldEncodingsReadAndCompactIntoPackedChunks) {
+  std::mt19937_64 rng(5);
+  Model model = testing::RandomModel(rng, 200, kMin, kMax);
+  Matchers all = {M(MatchType::kRegexMatch, "__name__", ".+")};
+  auto want = ModelSelect(model, all, kMinTime, kMaxTime);
+  std::vector<std::shared_ptr<Block>> blocks;
+  for (bool compress : {false, true}) {
+    WriteBlockOptions opts;
+    opts.pack_chunks = false;
+    opts.compress_chunks = compress;
+    auto block = Open(Write(model, kMin, kMax, opts).ulid);
+    ASSERT_TRUE(block);
+    auto enc = Encodings(*block);
+    EXPECT_EQ(enc.count(ChunkEncoding::kPacked), 0u);
+    EXPECT_GT(enc[compress ? ChunkEncoding::kXorZstd : ChunkEncoding::kXor], 0u);
+    testing::ExpectSameSeries(SelectAll(*block->NewQuerier(kMinTime, kMaxTime), all).series, want);
+    blocks.push_back(block);
+  }
+  auto meta = CompactBlocks(fs_.get(), blocks_, blocks);
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  auto packed = Open(meta->ulid);
+  ASSERT_TRUE(packed);
+  EXPECT_TRUE(packed->VerifyChunks().ok());
+  EXPECT_GT(Encodings(*packed)[ChunkEncoding::kPacked], 0u);
+  testing::ExpectSameSeries(SelectAll(*packed->NewQuerier(kMinTime, kMaxTime), all).series, want);
+}
+
+// Packing concatenates a series' chunks and cuts them into equal parts of at most
+// packed_chunk_samples, with each part's first and last timestamp in the index.
+TEST_P(BlockTest, PackedChunksAreCutEvenlyWithExactTimeRanges) {
+  Model model;
+  Labels l = Labels::FromPairs({{"__name__", "c"}, {"job", "x"}});
+  for (int i = 0; i < 1000; ++i) model[l].push_back({kMin + int64_t{i} * 7000, double(i) * 1.5});
+  WriteBlockOptions opts;
+  opts.packed_chunk_samples = 300;
+  auto meta = Write(model, kMin, kMax, opts);
+  EXPECT_EQ(meta.num_chunks, 4u);
+  EXPECT_EQ(meta.num_samples, 1000u);
+  auto block = Open(meta.ulid);
+  ASSERT_TRUE(block);
+  EXPECT_TRUE(block->VerifyChunks().ok());
+  auto ids = block->index().AllPostings();
+  ASSERT_TRUE(ids.ok());
+  Labels got;
+  std::vector<ChunkRef> refs;
+  ASSERT_TRUE(block->index().Series((*ids)[0], &got, &refs).ok());
+  ASSERT_EQ(refs.size(), 4u);
+  for (size_t i = 0; i < refs.size(); ++i) {
+    EXPECT_EQ(refs[i].min_t, model[l][i * 250].t);
+    EXPECT_EQ(refs[i].max_t, model[l][i * 250 + 249].t);
+    EXPECT_EQ(block->chunk_reader().Read(refs[i].ref)->encoding, ChunkEncoding::kPacked);
+  }
+  // A Seek into the third chunk, and a range ending inside it.
+  auto q = block->NewQuerier(model[l][600].t, model[l][620].t);
+  auto r = SelectAll(*q, {M(MatchType::kEqual, "job", "x")});
+  ASSERT_TRUE(r.err.ok());
+  ASSERT_EQ(r.series.size(), 1u);
+  EXPECT_EQ(r.series[0].second,
+            std::vector<Sample>(model[l].begin() + 600, model[l].begin() + 621));
+
+  opts.packed_chunk_samples = 0;
+  ModelChunkSeriesSet set(model);
+  BlockMeta m;
+  m.min_time = kMin;
+  m.max_time = kMax;
+  EXPECT_EQ(WriteBlock(fs_.get(), blocks_, set, m, opts).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// A part whose packed form would be larger than XOR is stored as XOR.
+TEST_P(BlockTest, PartsSmallerAsXorStayXor) {
+  Model model;
+  Labels l = Labels::FromPairs({{"__name__", "g"}});
+  // A random pick of three full-precision values: XOR spends one bit on a repeat and the
+  // ~54 bits that differ otherwise; the differences of the bit patterns have no common
+  // factor, so packed needs a full 8-byte varint for each.
+  std::mt19937_64 rng(8);
+  const double vs[] = {1.0 / 3, std::sqrt(2.0), 1.0 + 1.0 / 7};
+  for (int i = 0; i < 400; ++i) model[l].push_back({kMin + int64_t{i} * 15000, vs[rng() % 3]});
+  WriteBlockOptions opts;
+  opts.packed_zstd_level = 0;
+  auto block = Open(Write(model, kMin, kMax, opts).ulid);
+  ASSERT_TRUE(block);
+  EXPECT_EQ(Encodings(*block), (std::map<ChunkEncoding, size_t>{{ChunkEncoding::kXor, 1}}));
+  Matchers all = {M(MatchType::kRegexMatch, "__name__", ".+")};
+  testing::ExpectSameSeries(SelectAll(*block->NewQuerier(kMinTime, kMaxTime), all).series,
+                            ModelSelect(model, all, kMinTime, kMaxTime));
 }
 
 TEST_P(BlockTest, UlidsSortByCreation) {

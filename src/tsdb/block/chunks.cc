@@ -55,17 +55,18 @@ Status ChunkWriter::CutSegment() {
 }
 
 Result<uint64_t> ChunkWriter::Write(std::string_view xor_bytes) {
-  auto encoding = ChunkEncoding::kXor;
-  std::string_view data = xor_bytes;
   if (compress_ && xor_bytes.size() >= 32) {
     scratch_.resize(ZSTD_compressBound(xor_bytes.size()));
     size_t n = ZSTD_compress(scratch_.data(), scratch_.size(), xor_bytes.data(), xor_bytes.size(),
                              kZstdLevel);
     if (!ZSTD_isError(n) && n * 10 <= xor_bytes.size() * 9) {
-      encoding = ChunkEncoding::kXorZstd;
-      data = std::string_view(scratch_.data(), n);
+      return WriteEncoded(ChunkEncoding::kXorZstd, std::string_view(scratch_.data(), n));
     }
   }
+  return WriteEncoded(ChunkEncoding::kXor, xor_bytes);
+}
+
+Result<uint64_t> ChunkWriter::WriteEncoded(ChunkEncoding encoding, std::string_view data) {
   std::string frame;
   PutUvarint(frame, data.size());
   size_t framed = frame.size() + 1 + data.size() + 4;
@@ -147,7 +148,8 @@ Result<RawChunk> ChunkReader::Read(uint64_t ref) const {
   auto encc = static_cast<char>(enc);
   if (Crc32c(data, Crc32c(&encc, 1)) != want) return bad("chunk checksum mismatch");
   if (enc != static_cast<uint8_t>(ChunkEncoding::kXor) &&
-      enc != static_cast<uint8_t>(ChunkEncoding::kXorZstd)) {
+      enc != static_cast<uint8_t>(ChunkEncoding::kXorZstd) &&
+      enc != static_cast<uint8_t>(ChunkEncoding::kPacked)) {
     return bad(fmt::format("unknown chunk encoding {}", enc));
   }
   return RawChunk{static_cast<ChunkEncoding>(enc), data};
@@ -159,21 +161,73 @@ uint64_t ChunkReader::Size() const {
   return n;
 }
 
-Result<std::string_view> ChunkXorBytes(const RawChunk& raw, std::string* buf,
-                                       std::string_view what) {
-  if (raw.encoding == ChunkEncoding::kXor) return raw.data;
-  unsigned long long size = ZSTD_getFrameContentSize(raw.data.data(), raw.data.size());
+namespace {
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+Result<std::string_view> Unzstd(std::string_view data, std::string* buf, std::string_view what) {
+  unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxChunkBytes) {
     return Status::Corruption(std::string(what), 0,
                               fmt::format("{}: bad zstd frame in chunk", what));
   }
   buf->resize(size);
-  size_t n = ZSTD_decompress(buf->data(), buf->size(), raw.data.data(), raw.data.size());
+  size_t n = ZSTD_decompress(buf->data(), buf->size(), data.data(), data.size());
   if (ZSTD_isError(n) || n != size) {
     return Status::Corruption(std::string(what), 0,
                               fmt::format("{}: zstd chunk does not decompress", what));
   }
   return std::string_view(*buf);
+}
+
+}  // namespace
+
+Result<std::string_view> ChunkXorBytes(const RawChunk& raw, std::string* buf,
+                                       std::string_view what) {
+  switch (raw.encoding) {
+    case ChunkEncoding::kXor:
+      return raw.data;
+    case ChunkEncoding::kXorZstd:
+      return Unzstd(raw.data, buf, what);
+    case ChunkEncoding::kPacked:
+      break;
+  }
+  thread_local std::vector<Sample> samples;
+  Status s = chunkenc::DecodePacked(Bytes(raw.data), &samples);
+  if (!s.ok()) {
+    return Status::Corruption(std::string(what), s.offset(),
+                              fmt::format("{}: {}", what, s.message()));
+  }
+  chunkenc::XorChunk x;
+  for (const Sample& smp : samples) x.Append(smp.t, smp.v);
+  auto b = x.Bytes();
+  buf->assign(reinterpret_cast<const char*>(b.data()), b.size());
+  return std::string_view(*buf);
+}
+
+void ChunkSampleIterator::Reset(const RawChunk& raw, std::string_view what) {
+  switch (raw.encoding) {
+    case ChunkEncoding::kPacked:
+      mode_ = Mode::kPacked;
+      packed_.Reset(Bytes(raw.data));
+      return;
+    case ChunkEncoding::kXor:
+      mode_ = Mode::kXor;
+      xor_.emplace(Bytes(raw.data));
+      return;
+    case ChunkEncoding::kXorZstd:
+      break;
+  }
+  auto bytes = Unzstd(raw.data, &buf_, what);
+  if (!bytes.ok()) {
+    mode_ = Mode::kFailed;
+    err_ = bytes.status();
+    return;
+  }
+  mode_ = Mode::kXor;
+  xor_.emplace(Bytes(*bytes));
 }
 
 uint16_t XorChunkNumSamples(std::string_view b) {

@@ -1,17 +1,21 @@
 // A block's chunk segments (docs/format/blocks.md, "Chunk segments"): files chunks/000001,
-// 000002, ... holding framed, checksummed Gorilla chunks. A chunk is addressed by a
-// reference `segment << 32 | offset`.
+// 000002, ... holding framed, checksummed chunks (Gorilla XOR, zstd'd XOR or packed). A
+// chunk is addressed by a reference `segment << 32 | offset`.
 //
 // ChunkWriter is used by one thread. ChunkReader is immutable and thread safe.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/sample.h"
 #include "core/status.h"
+#include "tsdb/chunkenc/packed_chunk.h"
+#include "tsdb/chunkenc/xor_chunk.h"
 #include "tsdb/fs/file_system.h"
 
 namespace zw::tsdb {
@@ -20,7 +24,8 @@ namespace zw::tsdb {
 inline constexpr uint32_t kChunkSegmentMagic = 0x5A574348;  // "ZWCH"
 inline constexpr uint8_t kChunkSegmentVersion = 1;
 inline constexpr size_t kChunkSegmentHeaderSize = 8;
-enum class ChunkEncoding : uint8_t { kXor = 1, kXorZstd = 2 };
+// 3 is reserved for downsampled aggregate chunks (docs/format/blocks.md).
+enum class ChunkEncoding : uint8_t { kXor = 1, kXorZstd = 2, kPacked = 4 };
 
 inline constexpr uint64_t kDefaultSegmentSize = uint64_t{512} << 20;
 
@@ -32,8 +37,10 @@ class ChunkWriter {
   ChunkWriter(fs::FileSystem* fs, std::string dir, uint64_t segment_size, bool compress);
   ~ChunkWriter();
 
-  // Appends one XOR chunk; returns its reference.
+  // Appends one XOR chunk (zstd'd when the writer compresses); returns its reference.
   Result<uint64_t> Write(std::string_view xor_bytes);
+  // Appends a chunk already encoded as `encoding`, as it is; returns its reference.
+  Result<uint64_t> WriteEncoded(ChunkEncoding encoding, std::string_view data);
   // Writes out, fsyncs and closes the last segment. REQUIRES: called once, last.
   Status Finish();
   uint64_t BytesWritten() const { return bytes_written_; }
@@ -81,10 +88,62 @@ class ChunkReader {
   std::vector<Segment> segments_;
 };
 
-// The XOR bytes of a chunk: `raw.data` itself, or its decompression into `*buf`.
-// Errors: Corruption (naming `what`) when the compressed data does not decode.
+// The XOR bytes of a chunk: `raw.data` itself, its decompression, or (packed chunks) its
+// samples re-encoded as one XOR chunk, in `*buf`. For consumers of ChunkMeta (compaction,
+// downsampling), whose chunks are XOR. Errors: Corruption (naming `what`) when the data does
+// not decode.
 Result<std::string_view> ChunkXorBytes(const RawChunk& raw, std::string* buf,
                                        std::string_view what);
+
+// The samples of a block chunk of any encoding, in the storage iterator shape. Reset points
+// it at a chunk (whose bytes must outlive the iteration); buffers are reused across chunks.
+// Errors (Err) are Corruption with the offset within the chunk; the caller names the file.
+class ChunkSampleIterator {
+ public:
+  void Reset(const RawChunk& raw, std::string_view what);
+  bool Next() {
+    switch (mode_) {
+      case Mode::kXor:
+        return xor_->Next();
+      case Mode::kPacked:
+        return packed_.Next();
+      case Mode::kFailed:
+        break;
+    }
+    return false;
+  }
+  bool Seek(int64_t t) {
+    switch (mode_) {
+      case Mode::kXor:
+        return xor_->Seek(t);
+      case Mode::kPacked:
+        return packed_.Seek(t);
+      case Mode::kFailed:
+        break;
+    }
+    return false;
+  }
+  Sample At() const { return mode_ == Mode::kXor ? xor_->At() : packed_.At(); }
+  Status Err() const {
+    switch (mode_) {
+      case Mode::kXor:
+        return xor_->Err();
+      case Mode::kPacked:
+        return packed_.Err();
+      case Mode::kFailed:
+        break;
+    }
+    return err_;
+  }
+
+ private:
+  enum class Mode : uint8_t { kFailed, kXor, kPacked };
+  Mode mode_ = Mode::kFailed;
+  std::optional<chunkenc::XorIterator> xor_;
+  chunkenc::PackedIterator packed_;
+  std::string buf_;  // a decompressed kXorZstd chunk
+  Status err_;       // why the chunk could not be opened (kFailed)
+};
 
 // The sample count from an XOR chunk's header (0 if it is too short to have one).
 uint16_t XorChunkNumSamples(std::string_view xor_bytes);

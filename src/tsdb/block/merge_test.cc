@@ -168,7 +168,9 @@ TEST_F(CompactionTest, CompactedBlockHoldsTheUnion) {
   uint64_t n = 0;
   for (const auto& [l, s] : want) n += s.size();
   EXPECT_EQ(meta->num_samples, n);
-  ExpectSameModel(Drain(*(*out)->Chunks(kMinTime, kMaxTime)), want);
+  // The block packs each series into chunks of up to packed_chunk_samples.
+  ExpectSameModel(
+      Drain(*(*out)->Chunks(kMinTime, kMaxTime), WriteBlockOptions{}.packed_chunk_samples), want);
   Matchers all = {M(MatchType::kRegexMatch, "__name__", ".+")};
   auto got = SelectAll(*(*out)->NewQuerier(kMinTime, kMaxTime), all);
   ASSERT_TRUE(got.err.ok());
@@ -219,7 +221,8 @@ TEST_F(CompactionTest, TombstonesApplyToQueriesChunksAndCompaction) {
     testing::ExpectSameSeries(got.series, ModelSelect(want, job, kMinTime, kMaxTime));
     EXPECT_EQ(*blk->NewQuerier(kMinTime, kMaxTime)->LabelValues("__name__", {}),
               (std::vector<std::string>{"a", "c"}));
-    ExpectSameModel(Drain(*blk->Chunks(kMinTime, kMaxTime)), want);
+    ExpectSameModel(
+        Drain(*blk->Chunks(kMinTime, kMaxTime), WriteBlockOptions{}.packed_chunk_samples), want);
   };
   check(block);
   // Persisted: a reopened block sees the same.

@@ -1,0 +1,495 @@
+#include "tsdb/chunkenc/packed_chunk.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <numeric>
+
+#include "core/coding.h"
+#include "tsdb/chunkenc/bstream.h"
+
+namespace zw::chunkenc {
+namespace {
+
+// On-disk values (docs/format/chunks.md, "Packed chunk"): do not change.
+constexpr uint8_t kFlagRaw = 0;
+constexpr uint8_t kFlagZstd = 1;
+constexpr uint8_t kValuesDecimal = 0;
+constexpr uint8_t kValuesBits = 1;
+constexpr uint8_t kMaxOrder = 2;
+constexpr uint8_t kMaxExponent = 22;  // the decoder accepts every exactly representable power
+
+// The largest payload a valid chunk can have: the headers, and two columns of
+// kPackedMaxSamples escaped residuals (88 bits each). Bounds what a damaged zstd header may
+// ask for.
+constexpr size_t kMaxPayload = 128 + 2 * 11 * kPackedMaxSamples;
+
+constexpr std::array<double, kMaxExponent + 1> kPow10 = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr int64_t kMaxExactMantissa = int64_t{1} << 53;
+
+// Arithmetic on the columns is unsigned: differences wrap modulo 2^64, so any sequence of
+// 64-bit integers (timestamps from INT64_MIN to INT64_MAX, arbitrary bit patterns)
+// round-trips; the decoder's wrapping additions undo the encoder's wrapping subtractions.
+static_assert(std::is_unsigned_v<uint64_t>);
+
+uint64_t ZigZag(uint64_t v) {
+  return (v << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(v) >> 63);
+}
+uint64_t UnZigZag(uint64_t u) { return (u >> 1) ^ (~(u & 1) + 1); }
+uint64_t Magnitude(uint64_t v) { return static_cast<int64_t>(v) < 0 ? 0 - v : v; }
+
+// Residuals of order `order`: the first `order` values are kept whole (the heads), the rest
+// are differences of that order.
+void Residuals(std::span<const uint64_t> xs, unsigned order, std::vector<uint64_t>* out) {
+  out->clear();
+  uint64_t prev = 0, prev_delta = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    uint64_t delta = xs[i] - prev;
+    if (order == 0 || (order == 1 && i >= 1) || (order == 2 && i >= 2)) {
+      out->push_back(order == 0 ? xs[i] : order == 1 ? delta : delta - prev_delta);
+    }
+    prev_delta = delta;
+    prev = xs[i];
+  }
+}
+
+// Residual codes. A residual r (divided by the column's gcd) becomes an unsigned u: r itself
+// when no residual of the column is negative, else its zig-zag form. u is Rice-coded with
+// parameter k: h = u >> k as h one-bits and a zero, then the low k bits of u; when h would
+// be kEscape or more, kEscape one-bits and then all 64 bits of u.
+constexpr unsigned kEscape = 24;
+constexpr uint8_t kUnsignedFlag = 0x40;
+
+uint64_t Code(uint64_t q, bool is_unsigned) { return is_unsigned ? q : ZigZag(q); }
+
+// Bits of the Rice code of `u` with parameter k.
+uint64_t RiceBits(uint64_t u, unsigned k) {
+  uint64_t h = u >> k;
+  return h < kEscape ? h + 1 + k : kEscape + 64;
+}
+
+struct Column {
+  unsigned order = 0;
+  uint64_t gcd = 0;
+  bool is_unsigned = false;
+  unsigned k = 0;
+  uint64_t bits = 0;
+};
+
+// Residuals divided by the gcd, as codes; fills c.gcd and c.is_unsigned.
+void Codes(std::span<const uint64_t> residuals, Column* c, std::vector<uint64_t>* out) {
+  uint64_t g = 0;
+  bool negative = false;
+  for (uint64_t r : residuals) {
+    g = std::gcd(g, Magnitude(r));
+    negative |= static_cast<int64_t>(r) < 0;
+  }
+  c->gcd = g;
+  c->is_unsigned = !negative;
+  out->clear();
+  if (g == 0) return;
+  for (uint64_t r : residuals) {
+    uint64_t q = Magnitude(r) / g;
+    out->push_back(Code(static_cast<int64_t>(r) < 0 ? 0 - q : q, c->is_unsigned));
+  }
+}
+
+// The Rice parameter for `codes` and the bits they take with it. The best k is within a
+// few of log2 of the mean; the ones around it are tried.
+void ChooseK(std::span<const uint64_t> codes, Column* c) {
+  c->k = 0;
+  c->bits = 0;
+  if (codes.empty()) return;
+  long double sum = 0;
+  for (uint64_t u : codes) sum += static_cast<long double>(u);
+  const auto mean = static_cast<uint64_t>(std::min<long double>(sum / codes.size(), 1.8e19L));
+  const int center = mean == 0 ? 0 : std::bit_width(mean) - 1;
+  c->bits = UINT64_MAX;
+  for (int k = std::max(0, center - 2); k <= std::min(63, center + 2); ++k) {
+    uint64_t bits = 0;
+    for (uint64_t u : codes) bits += RiceBits(u, static_cast<unsigned>(k));
+    if (bits < c->bits) {
+      c->bits = bits;
+      c->k = static_cast<unsigned>(k);
+    }
+  }
+}
+
+// The order whose residuals take the fewest bits.
+Column ChooseColumn(std::span<const uint64_t> xs, std::vector<uint64_t>* residuals,
+                    std::vector<uint64_t>* codes) {
+  Column best;
+  best.bits = UINT64_MAX;
+  for (unsigned order = 0; order <= kMaxOrder; ++order) {
+    Column c;
+    c.order = order;
+    Residuals(xs, order, residuals);
+    Codes(*residuals, &c, codes);
+    ChooseK(*codes, &c);
+    // Heads cost about as much whatever the order; residuals decide.
+    if (c.bits < best.bits) best = c;
+  }
+  return best;
+}
+
+void PutColumn(std::string& out, std::span<const uint64_t> xs, std::vector<uint64_t>* residuals,
+               std::vector<uint64_t>* codes) {
+  Column c = ChooseColumn(xs, residuals, codes);
+  out.push_back(static_cast<char>(c.order));
+  uint64_t prev = 0;
+  for (size_t i = 0; i < std::min<size_t>(c.order, xs.size()); ++i) {
+    PutUvarint(out, ZigZag(xs[i] - prev));  // x0, then x1 - x0
+    prev = xs[i];
+  }
+  PutUvarint(out, c.gcd);
+  if (c.gcd == 0) return;
+  out.push_back(static_cast<char>(c.k | (c.is_unsigned ? kUnsignedFlag : 0)));
+  Residuals(xs, c.order, residuals);
+  Codes(*residuals, &c, codes);
+  BitWriter w;
+  for (uint64_t u : *codes) {
+    uint64_t h = u >> c.k;
+    if (h < kEscape) {
+      // h ones and a zero, then the low k bits.
+      w.WriteBits(((uint64_t{1} << h) - 1) << 1, static_cast<unsigned>(h) + 1);
+      if (c.k > 0) w.WriteBits(u & ((uint64_t{1} << c.k) - 1), c.k);
+    } else {
+      w.WriteBits((uint64_t{1} << kEscape) - 1, kEscape);
+      w.WriteBits(u, 64);
+    }
+  }
+  auto bits = w.Bytes();
+  PutUvarint(out, bits.size());
+  out.append(reinterpret_cast<const char*>(bits.data()), bits.size());
+}
+
+// The value of mantissa `m` at exponent `e`, as the decoder computes it.
+double FromDecimal(int64_t m, unsigned e) {
+  double d = static_cast<double>(m);
+  return e == 0 ? d : d / kPow10[e];
+}
+
+// The smallest exponent e at which `v` is exactly m / 10^e, and m; false when there is none
+// up to kPackedMaxDecimalExponent. Exactness is checked bit for bit, so -0.0 and NaNs have
+// none.
+bool ToDecimal(double v, unsigned* e_out, int64_t* m_out) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  for (unsigned e = 0; e <= kPackedMaxDecimalExponent; ++e) {
+    double x = v * kPow10[e];
+    if (!(std::fabs(x) < 9.2e18)) return false;  // also NaN and infinities
+    auto m = static_cast<int64_t>(std::nearbyint(x));
+    if (e > 0 && (m > kMaxExactMantissa || m < -kMaxExactMantissa)) return false;
+    if (std::bit_cast<uint64_t>(FromDecimal(m, e)) == bits) {
+      *e_out = e;
+      *m_out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every value as a mantissa at one common exponent; false when some value has none.
+bool ToDecimals(std::span<const Sample> samples, unsigned* exp, std::vector<uint64_t>* ms) {
+  std::vector<unsigned> es(samples.size());
+  ms->resize(samples.size());
+  unsigned common = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    int64_t m;
+    if (!ToDecimal(samples[i].v, &es[i], &m)) return false;
+    (*ms)[i] = static_cast<uint64_t>(m);
+    common = std::max(common, es[i]);
+  }
+  for (size_t i = 0; i < samples.size(); ++i) {
+    int64_t m = static_cast<int64_t>((*ms)[i]);
+    for (unsigned k = es[i]; k < common; ++k) {
+      if (__builtin_mul_overflow(m, int64_t{10}, &m)) return false;
+    }
+    if (common > 0 && (m > kMaxExactMantissa || m < -kMaxExactMantissa)) return false;
+    if (std::bit_cast<uint64_t>(FromDecimal(m, common)) != std::bit_cast<uint64_t>(samples[i].v)) {
+      return false;
+    }
+    (*ms)[i] = static_cast<uint64_t>(m);
+  }
+  *exp = common;
+  return true;
+}
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+// Creating a zstd context costs more than decompressing a small chunk: one per thread.
+ZSTD_CCtx* ThreadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+// Reads the payload; every read is bounds-checked, and `offset()` locates damage.
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> in)
+      : p_(in.data()), begin_(in.data()), end_(in.data() + in.size()) {}
+  size_t offset() const { return static_cast<size_t>(p_ - begin_); }
+  bool done() const { return p_ == end_; }
+  bool Byte(uint8_t* v) {
+    if (p_ == end_) return false;
+    *v = *p_++;
+    return true;
+  }
+  bool Bytes(uint64_t n, std::span<const uint8_t>* out) {
+    if (n > static_cast<uint64_t>(end_ - p_)) return false;
+    *out = std::span<const uint8_t>(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  bool Uvarint(uint64_t* v) {
+    if (p_ != end_ && *p_ < 0x80) [[likely]] {
+      *v = *p_++;
+      return true;
+    }
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return false;
+      uint8_t b = *p_++;
+      if (shift == 63 && b > 1) return false;  // past 64 bits
+      x |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) {
+        *v = x;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* begin_;
+  const uint8_t* end_;
+};
+
+// Decodes a column of `n` integers into xs[0..n). Returns null, or what is wrong.
+const char* ReadColumn(Reader& r, size_t n, uint64_t* xs) {
+  uint8_t order;
+  if (!r.Byte(&order)) return "truncated column header";
+  if (order > kMaxOrder) return "unknown column order";
+  const size_t heads = std::min<size_t>(order, n);
+  uint64_t prev = 0, delta = 0;
+  for (size_t i = 0; i < heads; ++i) {
+    uint64_t z;
+    if (!r.Uvarint(&z)) return "truncated column head";
+    delta = UnZigZag(z);
+    xs[i] = prev + delta;
+    prev = xs[i];
+  }
+  uint64_t g;
+  if (!r.Uvarint(&g)) return "truncated column divisor";
+  if (g == 0) {
+    // Every residual is zero.
+    for (size_t i = heads; i < n; ++i) {
+      if (order == 1) {
+        xs[i] = prev;
+      } else if (order == 2) {
+        xs[i] = prev + delta;
+        prev = xs[i];
+      } else {
+        xs[i] = 0;
+      }
+    }
+    return nullptr;
+  }
+  uint8_t mode;
+  uint64_t len;
+  if (!r.Byte(&mode)) return "truncated column code";
+  const unsigned k = mode & 0x3f;
+  const bool is_unsigned = (mode & kUnsignedFlag) != 0;
+  if (mode & 0x80) return "unknown column code";
+  std::span<const uint8_t> bits;
+  if (!r.Uvarint(&len) || !r.Bytes(len, &bits)) return "truncated column residuals";
+  BitReader br(bits);
+  for (size_t i = heads; i < n; ++i) {
+    const auto ones =
+        static_cast<unsigned>(std::countl_one(static_cast<uint32_t>(br.PeekBits(32))));
+    uint64_t u;
+    if (ones < kEscape) {
+      br.Skip(ones + 1);
+      u = (uint64_t{ones} << k) | br.ReadBitsWide(k);
+    } else {
+      br.Skip(kEscape);
+      u = br.ReadBitsWide(64);
+    }
+    if (!br.ok()) return "truncated column residuals";
+    uint64_t res = (is_unsigned ? u : UnZigZag(u)) * g;
+    if (order == 0) {
+      xs[i] = res;
+    } else if (order == 1) {
+      xs[i] = prev + res;
+    } else {
+      delta += res;
+      xs[i] = prev + delta;
+    }
+    prev = xs[i];
+  }
+  const size_t left = br.BitsLeft();
+  if (left >= 8 || (left > 0 && br.ReadBits(static_cast<unsigned>(left)) != 0)) {
+    return "bad padding after the column residuals";
+  }
+  return nullptr;
+}
+
+Status Corrupt(size_t offset, std::string_view what) {
+  return Status::Corruption("", offset, fmt::format("packed chunk: {} at byte {}", what, offset));
+}
+
+// Decodes `payload` (already decompressed); offsets in errors are within it.
+Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
+                     std::vector<uint64_t>* col) {
+  Reader r(payload);
+  uint64_t n;
+  if (!r.Uvarint(&n)) return Corrupt(r.offset(), "truncated sample count");
+  if (n == 0 || n > kPackedMaxSamples) return Corrupt(0, fmt::format("bad sample count {}", n));
+  // All-zero residuals take no bytes, so the count cannot be checked against the size;
+  // kPackedMaxSamples bounds what a damaged count can make us allocate.
+  col->resize(n);
+  if (const char* bad = ReadColumn(r, n, col->data())) return Corrupt(r.offset(), bad);
+  out->resize(n);
+  for (size_t i = 0; i < n; ++i) (*out)[i].t = static_cast<int64_t>((*col)[i]);
+  uint8_t kind;
+  if (!r.Byte(&kind)) return Corrupt(r.offset(), "truncated value kind");
+  uint8_t exp = 0;
+  if (kind == kValuesDecimal) {
+    if (!r.Byte(&exp)) return Corrupt(r.offset(), "truncated decimal exponent");
+    if (exp > kMaxExponent) return Corrupt(r.offset() - 1, fmt::format("decimal exponent {}", exp));
+  } else if (kind != kValuesBits) {
+    return Corrupt(r.offset() - 1, fmt::format("unknown value kind {}", kind));
+  }
+  if (const char* bad = ReadColumn(r, n, col->data())) return Corrupt(r.offset(), bad);
+  if (kind == kValuesBits) {
+    for (size_t i = 0; i < n; ++i) (*out)[i].v = std::bit_cast<double>((*col)[i]);
+  } else if (exp == 0) {
+    for (size_t i = 0; i < n; ++i)
+      (*out)[i].v = static_cast<double>(static_cast<int64_t>((*col)[i]));
+  } else {
+    const double div = kPow10[exp];
+    for (size_t i = 0; i < n; ++i) {
+      (*out)[i].v = static_cast<double>(static_cast<int64_t>((*col)[i])) / div;
+    }
+  }
+  if (!r.done()) {
+    return Corrupt(r.offset(),
+                   fmt::format("{} bytes after the last column", payload.size() - r.offset()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string EncodePacked(std::span<const Sample> samples, const PackedOptions& options) {
+  if (samples.empty() || samples.size() > kPackedMaxSamples) {
+    std::abort();  // a caller bug that would write an unreadable chunk
+  }
+  std::string payload;
+  PutUvarint(payload, samples.size());
+  std::vector<uint64_t> xs(samples.size()), residuals, codes;
+  for (size_t i = 0; i < samples.size(); ++i) xs[i] = static_cast<uint64_t>(samples[i].t);
+  PutColumn(payload, xs, &residuals, &codes);
+  unsigned exp = 0;
+  if (ToDecimals(samples, &exp, &xs)) {
+    payload.push_back(static_cast<char>(kValuesDecimal));
+    payload.push_back(static_cast<char>(exp));
+  } else {
+    payload.push_back(static_cast<char>(kValuesBits));
+    for (size_t i = 0; i < samples.size(); ++i) xs[i] = std::bit_cast<uint64_t>(samples[i].v);
+  }
+  PutColumn(payload, xs, &residuals, &codes);
+
+  std::string out;
+  if (options.zstd_level != 0 && payload.size() >= 32) {
+    out.resize(1 + ZSTD_compressBound(payload.size()));
+    size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data() + 1, out.size() - 1, payload.data(),
+                                 payload.size(), options.zstd_level);
+    if (!ZSTD_isError(n) && n < payload.size()) {
+      out[0] = static_cast<char>(kFlagZstd);
+      out.resize(1 + n);
+      return out;
+    }
+  }
+  out.clear();
+  out.push_back(static_cast<char>(kFlagRaw));
+  out.append(payload);
+  return out;
+}
+
+namespace {
+
+// The payload of a chunk: its bytes after the flag, or their decompression into `*buf`.
+Status Payload(std::span<const uint8_t> bytes, std::vector<uint8_t>* buf,
+               std::span<const uint8_t>* payload) {
+  if (bytes.empty()) return Corrupt(0, "empty chunk");
+  if (bytes[0] == kFlagRaw) {
+    *payload = bytes.subspan(1);
+    return Status::Ok();
+  }
+  if (bytes[0] != kFlagZstd) return Corrupt(0, fmt::format("unknown flags {:#x}", bytes[0]));
+  const uint8_t* frame = bytes.data() + 1;
+  const size_t frame_len = bytes.size() - 1;
+  unsigned long long size = ZSTD_getFrameContentSize(frame, frame_len);
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxPayload) {
+    return Corrupt(1, "bad zstd frame header");
+  }
+  buf->resize(size);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), buf->data(), buf->size(), frame, frame_len);
+  if (ZSTD_isError(n) || n != size) return Corrupt(1, "zstd frame does not decompress");
+  *payload = std::span<const uint8_t>(buf->data(), n);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodePacked(std::span<const uint8_t> bytes, std::vector<Sample>* out) {
+  out->clear();
+  thread_local std::vector<uint8_t> buf;
+  thread_local std::vector<uint64_t> col;
+  std::span<const uint8_t> payload;
+  ZW_RETURN_IF_ERROR(Payload(bytes, &buf, &payload));
+  Status s = DecodePayload(payload, out, &col);
+  if (!s.ok()) out->clear();
+  return s;
+}
+
+size_t PackedNumSamples(std::span<const uint8_t> bytes) {
+  thread_local std::vector<uint8_t> buf;
+  std::span<const uint8_t> payload;
+  if (!Payload(bytes, &buf, &payload).ok()) return 0;
+  Reader r(payload);
+  uint64_t n;
+  if (!r.Uvarint(&n) || n > kPackedMaxSamples) return 0;
+  return n;
+}
+
+void PackedIterator::Reset(std::span<const uint8_t> bytes) {
+  err_ = DecodePacked(bytes, &samples_);
+  pos_ = static_cast<size_t>(-1);
+}
+
+bool PackedIterator::Seek(int64_t t) {
+  if (pos_ < samples_.size() && samples_[pos_].t >= t) return true;
+  while (Next()) {
+    if (samples_[pos_].t >= t) return true;
+  }
+  return false;
+}
+
+}  // namespace zw::chunkenc
