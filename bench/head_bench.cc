@@ -164,6 +164,8 @@ void BM_HeadMemoryPerSeries(benchmark::State& state) {
     state.counters["chunk_bytes_per_series_3h"] = static_cast<double>(chunk_bytes) / dn;
     state.counters["heap_bytes_per_series_after_truncate"] =
         static_cast<double>(truncated - before) / dn;
+    state.counters["mem_series_struct_bytes"] = static_cast<double>(sizeof(tsdb::MemSeries));
+    state.counters["labels_block_bytes"] = static_cast<double>(series[0].BlockBytes());
     head.reset();
     if (on_disk) std::filesystem::remove_all(dir);
   }

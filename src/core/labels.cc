@@ -1,6 +1,9 @@
 #include "core/labels.h"
 
 #include <algorithm>
+#include <memory>
+#include <new>
+#include <type_traits>
 
 #include <xxhash.h>
 
@@ -13,7 +16,7 @@ constexpr char kSep = '\xff';
 
 // Hashes name/value pairs the way Labels::Hash does, over a filtered subset.
 template <typename Pred>
-uint64_t HashPairs(const std::vector<Label>& labels, Pred keep) {
+uint64_t HashPairs(std::span<const Label> labels, Pred keep) {
   thread_local std::string buf;
   buf.clear();
   for (const Label& l : labels) {
@@ -46,8 +49,6 @@ void AppendEscaped(std::string& out, std::string_view v) {
 
 }  // namespace
 
-Labels::Labels() { ComputeHash(); }
-
 Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs)
     : Labels(FromPairs({pairs.begin(), pairs.end()})) {}
 
@@ -67,31 +68,45 @@ Labels Labels::FromPairs(std::vector<std::pair<std::string_view, std::string_vie
 
 Labels Labels::FromSortedInterned(std::vector<Label> sorted) {
   Labels l;
-  l.labels_ = std::move(sorted);
-  l.ComputeHash();
+  if (sorted.empty()) return l;
+  void* mem = ::operator new(sizeof(Rep) + sorted.size() * sizeof(Label));
+  Rep* rep = new (mem) Rep{{1}, static_cast<uint32_t>(sorted.size()), 0};
+  std::uninitialized_copy(sorted.begin(), sorted.end(), rep->pairs());
+  rep->hash = HashPairs(std::span<const Label>(rep->pairs(), rep->size),
+                        [](std::string_view) { return true; });
+  l.rep_ = rep;
   return l;
 }
 
-void Labels::ComputeHash() {
-  hash_ = HashPairs(labels_, [](std::string_view) { return true; });
+void Labels::Free(Rep* rep) noexcept {
+  static_assert(std::is_trivially_destructible_v<Label>);
+  rep->~Rep();
+  ::operator delete(rep);
 }
 
+uint64_t Labels::EmptyHash() {
+  static const uint64_t hash = XXH3_64bits(nullptr, 0);
+  return hash;
+}
+
+size_t Labels::BlockBytes() const { return rep_ ? sizeof(Rep) + rep_->size * sizeof(Label) : 0; }
+
 std::string_view Labels::Get(std::string_view name) const {
-  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
+  auto it = std::lower_bound(begin(), end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });
-  return it != labels_.end() && it->name == name ? it->value : std::string_view();
+  return it != end() && it->name == name ? it->value : std::string_view();
 }
 
 bool Labels::Has(std::string_view name) const { return !Get(name).empty(); }
 
 uint64_t Labels::HashFor(const std::vector<std::string>& names) const {
-  return HashPairs(labels_, [&](std::string_view n) {
+  return HashPairs({begin(), size()}, [&](std::string_view n) {
     return std::find(names.begin(), names.end(), n) != names.end();
   });
 }
 
 uint64_t Labels::HashWithout(const std::vector<std::string>& names) const {
-  return HashPairs(labels_, [&](std::string_view n) {
+  return HashPairs({begin(), size()}, [&](std::string_view n) {
     return n != kMetricNameLabel && std::find(names.begin(), names.end(), n) == names.end();
   });
 }
@@ -102,7 +117,7 @@ std::string Labels::ToString() const {
   out.append(name);
   out.push_back('{');
   bool first = true;
-  for (const Label& l : labels_) {
+  for (const Label& l : *this) {
     if (l.name == kMetricNameLabel) continue;
     if (!first) out += ", ";
     first = false;
@@ -117,7 +132,7 @@ std::string Labels::ToString() const {
 
 size_t Labels::ByteSize() const {
   size_t n = 0;
-  for (const Label& l : labels_) n += l.name.size() + l.value.size();
+  for (const Label& l : *this) n += l.name.size() + l.value.size();
   return n;
 }
 

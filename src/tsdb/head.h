@@ -60,7 +60,7 @@ struct HeadOptions {
   // Closed chunks go to files of this size in <dir>/chunks_head/ and are memory-mapped once
   // a file is full (head_chunk_disk.h); 0, or no dir, keeps them on the heap. The files are
   // a cache: Open deletes them and the WAL rebuilds everything.
-  uint64_t head_chunk_file_size = 16 << 20;
+  uint64_t head_chunk_file_size = 2 << 20;
 };
 
 // Counters for the server's own /metrics. Monotonic unless named otherwise.

@@ -81,7 +81,7 @@ Status HeadChunkDisk::SealLocked() {
   flushed_ = 0;
   current_max_t_ = INT64_MIN;
   ++current_;
-  ++sealed_;
+  sealed_.fetch_add(1, std::memory_order_release);
   return Status::Ok();
 }
 

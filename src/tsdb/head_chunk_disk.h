@@ -13,6 +13,7 @@
 // Thread safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,10 +44,7 @@ class HeadChunkDisk {
   std::shared_ptr<const fs::MappedFile> Mapped(uint32_t file) const;
   // How many files have been finished so far: series compare it with what they saw last to
   // know when migrating can help.
-  uint32_t sealed() const {
-    std::lock_guard lock(mu_);
-    return sealed_;
-  }
+  uint32_t sealed() const { return sealed_.load(std::memory_order_acquire); }
   // Deletes finished files whose chunks are all older than mint.
   Status TruncateBefore(int64_t mint);
 
@@ -76,7 +74,7 @@ class HeadChunkDisk {
   uint64_t flushed_ = 0;                    // bytes of it written to file_
   std::string buf_;                         // bytes of it not yet written
   int64_t current_max_t_ = INT64_MIN;
-  uint32_t sealed_ = 0;
+  std::atomic<uint32_t> sealed_{0};  // written under mu_, read without it
   uint64_t write_errors_ = 0;
   struct Sealed {
     std::shared_ptr<const fs::MappedFile> map;

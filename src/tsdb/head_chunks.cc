@@ -66,7 +66,7 @@ class HeadChunkSeriesSet final : public ChunkSeriesSet {
       for (size_t i = 0; i < held_.size(); ++i) {
         const ClosedChunk& c = held_[i];
         if (i != open_index_ && c.min_t >= mint_ && c.max_t <= last) {
-          metas_.push_back({c.min_t, c.max_t, c.bytes});
+          metas_.push_back({c.min_t, c.max_t, c.bytes()});
           continue;
         }
         ChunksIterator it({c}, mint_, last);

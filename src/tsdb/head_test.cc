@@ -226,6 +226,25 @@ TEST(Head, ConcurrentAppendersAndQueriers) {
   EXPECT_EQ(ReadAll(*head, Labels{{"__name__", "m7"}, {"w", "2"}}).size(), size_t{kSamples});
 }
 
+TEST(SmallMutex, ExcludesAcrossThreads) {
+  SmallMutex mu;
+  ASSERT_TRUE(mu.try_lock());
+  EXPECT_FALSE(mu.try_lock());
+  mu.unlock();
+  int64_t counter = 0;  // not atomic: the lock alone keeps the increments apart
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        std::lock_guard lock(mu);
+        ++counter;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, 80000);
+}
+
 TEST(Head, WalReplayRestoresEverything) {
   auto mem = fs::NewMemFileSystem();
   MetricMetadata meta{MetricType::kCounter, "help", ""};

@@ -1,5 +1,7 @@
 // Truncation: dropping what blocks hold, garbage-collecting empty series, and freeing them
 // once no reader can hold them.
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include "tsdb/head.h"
@@ -66,6 +68,9 @@ Status Head::Truncate(int64_t mint) {
   // dead series; once they are gone nobody can.
   epochs_.Synchronize();
   dead.clear();
+  // What truncation freed (chunks, series, index entries) is scattered through malloc's
+  // heaps; without this it stays resident until reused.
+  malloc_trim(0);
   if (disk_) {
     // Files whose chunks are all below mint; readers keep the mappings they hold.
     if (Status st = disk_->TruncateBefore(mint); !st.ok()) {

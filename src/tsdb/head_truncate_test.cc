@@ -101,7 +101,7 @@ TEST(HeadChunks, ClosedChunksInsideTheRangeAreHandedOverAsTheyAre) {
   size_t shared = 0;
   for (const ChunkMeta& c : set->chunks()) {
     for (const ClosedChunk& h : held) {
-      if (h.bytes.data() == c.bytes.data()) ++shared;
+      if (h.bytes().data() == c.bytes.data()) ++shared;
     }
     EXPECT_LT(c.max_t, 7200000);
   }
@@ -717,6 +717,45 @@ TEST(HeadChunkDisk, MappedChunksOnPosix) {
   ASSERT_TRUE(fs::PosixFileSystem()->RemoveAll(dir).ok());
   MappedChunksRoundTrip(fs::PosixFileSystem(), dir);
   ASSERT_TRUE(fs::PosixFileSystem()->RemoveAll(dir).ok());
+}
+
+// A chunk cut before its file was finished moves to the mapping at its series' next append,
+// not only at its next cut: the heap holds about one file's worth of closed chunks.
+TEST(HeadChunkDisk, ChunksMoveToTheMappingAtTheNextAppend) {
+  auto mem = fs::NewMemFileSystem();
+  HeadOptions o;
+  o.fs = mem.get();
+  o.dir = "/data";
+  o.head_chunk_file_size = 4096;
+  auto head = MustOpen(o);
+  std::vector<Labels> series;
+  for (int i = 0; i < 20; ++i)
+    series.push_back(Labels{{"__name__", "m"}, {"i", std::to_string(i)}});
+  auto append_all = [&](int s) {
+    auto app = head->NewAppender();
+    for (size_t i = 0; i < series.size(); ++i)
+      ASSERT_TRUE(app->Append(0, series[i], int64_t{s} * 15000, s * 3 + static_cast<int>(i)).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  };
+  for (int s = 0; s < 1500; ++s) append_all(s);
+  // One more sample each, which cuts no chunk (the open ones hold 1500 % 120 = 60 samples).
+  append_all(1500);
+  size_t in_finished_files = 0, on_heap = 0;
+  for (const Labels& ls : series) {
+    MemSeries* m = head->GetByLabels(ls);
+    std::lock_guard lock(m->mu);
+    for (const ClosedChunk& c : m->Snapshot(kMinTime, kMaxTime)) {
+      if (c.disk.file != 0 && head->chunk_disk()->Mapped(c.disk.file)) {
+        ++in_finished_files;
+        EXPECT_TRUE(c.mapped) << ls.ToString() << " chunk at " << c.min_t << " kept on the heap";
+      } else {
+        on_heap += c.size;
+      }
+    }
+  }
+  EXPECT_GT(in_finished_files, 100u);
+  // The open chunks (copied by Snapshot) and the chunks of the file being filled.
+  EXPECT_LT(on_heap, 2 * o.head_chunk_file_size);
 }
 
 TEST(MemPostings, BatchDeleteRemovesEveryListEntry) {

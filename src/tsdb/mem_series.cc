@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace zw::tsdb {
 
@@ -34,10 +35,7 @@ std::optional<uint64_t> MemSeries::Lookup(int64_t t) const {
   };
   auto c = std::lower_bound(closed_.begin(), closed_.end(), t,
                             [](const ClosedChunk& ch, int64_t x) { return ch.max_t < x; });
-  if (c != closed_.end() && c->min_t <= t) {
-    return find_in(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(c->bytes.data()),
-                                            c->bytes.size()));
-  }
+  if (c != closed_.end() && c->min_t <= t) return find_in(c->data());
   if (open_.NumSamples() > 0 && open_min_t_ <= t && t <= max_t_) return find_in(open_.Bytes());
   return std::nullopt;
 }
@@ -56,13 +54,14 @@ void MemSeries::MarkPending(uint64_t txn, int64_t t, double v) {
 }
 
 ClosedChunk ClosedChunk::Copy(std::span<const uint8_t> data, int64_t min_t, int64_t max_t) {
-  auto owned =
-      std::make_shared<const std::string>(reinterpret_cast<const char*>(data.data()), data.size());
+  std::shared_ptr<uint8_t[]> owned = std::make_shared_for_overwrite<uint8_t[]>(data.size());
+  if (!data.empty()) std::memcpy(owned.get(), data.data(), data.size());
   ClosedChunk c;
-  c.bytes = *owned;
-  c.owner = std::move(owned);
+  const uint8_t* first = owned.get();
+  c.owner = std::shared_ptr<const void>(std::move(owned), first);
   c.min_t = min_t;
   c.max_t = max_t;
+  c.size = static_cast<uint32_t>(data.size());
   return c;
 }
 
@@ -78,14 +77,20 @@ void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples
   }
   if (open_.NumSamples() == 0) open_min_t_ = t;
   open_.Append(t, v);
+  // Chunks cut earlier whose file was finished since move to the mapping now, rather than
+  // at this series' next cut (up to a chunk's time later).
+  if (disk && disk->sealed() != seen_sealed_) MigrateChunks(*disk);
   max_t_ = t;
   last_bits_ = std::bit_cast<uint64_t>(v);
 }
 
 void MemSeries::CutChunk(HeadChunkDisk* disk) {
+  // Grown two entries at a time rather than doubled: a series holds a handful of closed
+  // chunks (2-3 hours' worth), and every spare entry costs 48 bytes per series.
+  if (closed_.size() == closed_.capacity()) closed_.reserve(closed_.size() + 2);
   closed_.push_back(ClosedChunk::Copy(open_.Bytes(), open_min_t_, max_t_));
   if (disk) {
-    closed_.back().disk = disk->Write(closed_.back().bytes, max_t_);
+    closed_.back().disk = disk->Write(closed_.back().bytes(), max_t_);
     MigrateChunks(*disk);
   }
   open_ = chunkenc::XorChunk();
@@ -100,12 +105,10 @@ void MemSeries::MigrateChunks(const HeadChunkDisk& disk) {
     std::shared_ptr<const fs::MappedFile> map = disk.Mapped(c.disk.file);
     if (!map) continue;
     std::string_view data = map->data();
-    if (c.disk.offset > data.size() || data.size() - c.disk.offset < c.bytes.size()) continue;
+    if (c.disk.offset > data.size() || data.size() - c.disk.offset < c.size) continue;
     // Not compared with the heap copy: that would fault the page in, which is what
     // mapping avoids. The file was written from these very bytes.
-    std::string_view view = data.substr(c.disk.offset, c.bytes.size());
-    c.owner = std::shared_ptr<const void>(std::move(map), view.data());
-    c.bytes = view;
+    c.owner = std::shared_ptr<const void>(std::move(map), data.data() + c.disk.offset);
     c.mapped = true;
   }
 }
@@ -137,7 +140,7 @@ void MemSeries::TruncateBefore(int64_t mint) {
   auto keep = std::find_if(closed_.begin(), closed_.end(),
                            [mint](const ClosedChunk& c) { return c.max_t >= mint; });
   closed_.erase(closed_.begin(), keep);
-  if (closed_.capacity() > 2 * closed_.size() + 4) closed_.shrink_to_fit();
+  if (closed_.capacity() > closed_.size() + 2) closed_.shrink_to_fit();
   if (open_.NumSamples() > 0 && max_t_ < mint) {
     open_ = chunkenc::XorChunk();
     open_min_t_ = 0;
@@ -171,7 +174,7 @@ double MemSeries::LastValueLocked() const { return std::bit_cast<double>(last_bi
 
 size_t MemSeries::ChunkBytesLocked() const {
   size_t n = open_.Bytes().size() + ooo_.size() * sizeof(Sample);
-  for (const ClosedChunk& c : closed_) n += c.bytes.size();
+  for (const ClosedChunk& c : closed_) n += c.size;
   return n;
 }
 
@@ -222,8 +225,7 @@ bool ChunksIterator::OpenChunk(size_t i) {
     done_ = true;
     return false;
   }
-  std::string_view b = chunks_[i].bytes;
-  it_.emplace(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
+  it_.emplace(chunks_[i].data());
   return true;
 }
 

@@ -6,6 +6,9 @@
 // Thread-safe through `mu`: appenders and readers lock it briefly; readers take a
 // snapshot (closed chunks by reference, the open chunk's bytes by copy) and decode
 // outside the lock.
+//
+// Memory: the head holds one per active series, so the layout is kept tight (a 4-byte
+// lock, labels as one shared pointer, 48-byte chunk entries); see docs/storage.md.
 #pragma once
 
 #include <cstdint>
@@ -22,23 +25,29 @@
 #include "storage/querier.h"
 #include "tsdb/chunkenc/xor_chunk.h"
 #include "tsdb/head_chunk_disk.h"
+#include "tsdb/head_mutex.h"
 #include "tsdb/postings.h"
 
 namespace zw::tsdb {
 
 // A closed chunk (or a copy of the open one): its bytes live on the heap or in a mapped
-// head chunk file; `owner` keeps them alive for whoever holds the struct.
+// head chunk file; `owner` points at the first byte and keeps them alive for whoever holds
+// the struct (for a mapping it shares the mapping's ownership).
 struct ClosedChunk {
   std::shared_ptr<const void> owner;
-  std::string_view bytes;
-  int64_t min_t;
-  int64_t max_t;
-  HeadChunkDisk::Ref disk;  // where it was queued on disk (file 0: nowhere)
+  int64_t min_t = 0;
+  int64_t max_t = 0;
+  uint32_t size = 0;
   bool mapped = false;      // bytes view the mapping rather than the heap
+  HeadChunkDisk::Ref disk;  // where it was queued on disk (file 0: nowhere)
 
-  // A heap copy of `data`.
+  std::string_view bytes() const { return {static_cast<const char*>(owner.get()), size}; }
+  std::span<const uint8_t> data() const { return {static_cast<const uint8_t*>(owner.get()), size}; }
+
+  // A heap copy of `data`, in one allocation with its reference count.
   static ClosedChunk Copy(std::span<const uint8_t> data, int64_t min_t, int64_t max_t);
 };
+static_assert(sizeof(ClosedChunk) <= 48);
 
 // What an append of (t, v) would do to a series: kOk appends in order, kOutOfOrderOk goes
 // to the out-of-order buffer, kOutOfOrder is too old for the window.
@@ -51,7 +60,7 @@ class MemSeries {
   SeriesRef ref() const { return ref_; }
   const Labels& labels() const { return labels_; }
 
-  std::mutex mu;
+  SmallMutex mu;
 
   // REQUIRES: mu held. Checks (t, v) against committed samples and, when `txn` is the
   // transaction that last marked this series, against its pending samples too. A sample
@@ -70,7 +79,7 @@ class MemSeries {
   void Append(int64_t t, double v, int64_t chunk_range, int max_samples,
               HeadChunkDisk* disk = nullptr);
   // REQUIRES: mu held. Replaces heap copies of chunks whose file is now mapped by views of
-  // the mapping. Cheap when no file was finished since the last call.
+  // the mapping. Cheap when no file was finished since the last call (Append calls it).
   void MigrateChunks(const HeadChunkDisk& disk);
 
   // REQUIRES: mu held. Whether any sample lies in [mint, maxt].
@@ -92,7 +101,7 @@ class MemSeries {
 
   // Open appenders that hold samples for this series: it must not be garbage-collected.
   // Guarded by mu.
-  int pending_appenders = 0;
+  int32_t pending_appenders = 0;
   // Set (under mu) when the head garbage-collects the series: an appender that finds it set
   // must look the labels up again. The object itself stays valid until every reader that
   // could hold it is gone (the head's epochs).
@@ -115,6 +124,7 @@ class MemSeries {
   const Labels labels_;
 
   // Guarded by mu.
+  uint32_t seen_sealed_ = 0;  // HeadChunkDisk::sealed() at the last MigrateChunks
   std::vector<ClosedChunk> closed_;
   chunkenc::XorChunk open_;
   int64_t open_min_t_ = 0;
@@ -123,8 +133,7 @@ class MemSeries {
   uint64_t txn_ = 0;
   int64_t txn_max_t_ = kMinTime;
   uint64_t txn_last_bits_ = 0;
-  std::vector<Sample> ooo_;   // sorted by time, no duplicate times
-  uint32_t seen_sealed_ = 0;  // HeadChunkDisk::sealed() at the last MigrateChunks
+  std::vector<Sample> ooo_;  // sorted by time, no duplicate times
 };
 
 // Iterates the samples of a snapshot within [mint, maxt]. Out-of-order samples, when given,
