@@ -114,6 +114,20 @@ std::string EncodeRemoteWriteRequest(
     std::span<const MetricFamilySnapshot> families, int64_t timestamp_ms,
     const std::vector<std::pair<std::string, std::string>>& external_labels, bool with_metadata);
 
+// Building blocks of a WriteRequest for senders that keep series of their own (the server's
+// remote_write sender, src/remote): the protobuf Label messages (TimeSeries field 1) of a
+// label set sorted by name, appended to `out`; and one WriteRequest.timeseries entry made of
+// such pre-encoded labels and `samples` (which should be in time order), appended to `out`.
+void AppendRemoteWriteLabels(
+    std::span<const std::pair<std::string_view, std::string_view>> sorted_labels,
+    std::string& out);
+struct RemoteWriteSample {
+  int64_t timestamp_ms = 0;
+  double value = 0;
+};
+void AppendRemoteWriteTimeSeries(std::string_view encoded_labels,
+                                 std::span<const RemoteWriteSample> samples, std::string& out);
+
 // Snappy block format (not the framing format): the varint uncompressed length, then
 // literal and copy elements. Any snappy decoder reads it back.
 std::string SnappyCompressBlock(std::string_view input);

@@ -46,25 +46,25 @@ void PutInt64(uint32_t field, int64_t v, std::string& out) {
   PutVarint(static_cast<uint64_t>(v), out);
 }
 
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 using LabelPair = std::pair<std::string, std::string>;
 
-// Appends one TimeSeries (field 1 of WriteRequest) to `out`, using `scratch` and `msg` as
-// reusable buffers. `labels` must be sorted by name.
+// Appends one TimeSeries (field 1 of WriteRequest) to `out`, using `msg` as a reusable
+// buffer. `labels` must be sorted by name.
 void PutTimeSeries(const std::vector<std::pair<std::string_view, std::string_view>>& labels,
-                   double value, int64_t ts, std::string& msg, std::string& scratch,
-                   std::string& out) {
+                   double value, int64_t ts, std::string& msg, std::string& out) {
   msg.clear();
-  for (const auto& [n, v] : labels) {
-    scratch.clear();
-    PutBytes(1, n, scratch);
-    PutBytes(2, v, scratch);
-    PutBytes(1, scratch, msg);  // TimeSeries.labels = 1
-  }
-  scratch.clear();
-  PutDouble(1, value, scratch);  // Sample.value = 1
-  PutInt64(2, ts, scratch);      // Sample.timestamp = 2
-  PutBytes(2, scratch, msg);     // TimeSeries.samples = 2
-  PutBytes(1, msg, out);         // WriteRequest.timeseries = 1
+  AppendRemoteWriteLabels(labels, msg);
+  const RemoteWriteSample sample{ts, value};
+  AppendRemoteWriteTimeSeries(msg, {&sample, 1}, out);
 }
 
 int32_t WireType(MetricType t) {
@@ -111,7 +111,7 @@ std::string EncodeMetadata(std::span<const MetricFamilySnapshot> families) {
 void EncodeSeries(std::span<const MetricFamilySnapshot> families, int64_t ts,
                   const std::vector<LabelPair>& external, std::string& out) {
   std::vector<std::pair<std::string_view, std::string_view>> labels;
-  std::string msg, scratch, name, le;
+  std::string msg, name, le;
   // The sorted label set of one series: its own labels, external labels it lacks,
   // __name__ and (for buckets) le. Empty values are left out, as receivers drop them.
   auto build = [&](const Labels& own, std::string_view metric, const std::string* le_value) {
@@ -135,7 +135,7 @@ void EncodeSeries(std::span<const MetricFamilySnapshot> families, int64_t ts,
     if (f.type == MetricType::kCounter && !name.ends_with("_total")) name += "_total";
     for (const Sample& s : f.samples) {
       build(s.labels, name, nullptr);
-      PutTimeSeries(labels, s.value, ts, msg, scratch, out);
+      PutTimeSeries(labels, s.value, ts, msg, out);
     }
     for (const HistogramSample& s : f.histograms) {
       const HistogramSnapshot& h = s.histogram;
@@ -144,16 +144,16 @@ void EncodeSeries(std::span<const MetricFamilySnapshot> families, int64_t ts,
         le.clear();
         AppendSampleValue(h.upper_bounds[i], le);
         build(s.labels, bucket, &le);
-        PutTimeSeries(labels, static_cast<double>(h.cumulative_counts[i]), ts, msg, scratch, out);
+        PutTimeSeries(labels, static_cast<double>(h.cumulative_counts[i]), ts, msg, out);
       }
       le = "+Inf";
       build(s.labels, bucket, &le);
-      PutTimeSeries(labels, static_cast<double>(h.count), ts, msg, scratch, out);
+      PutTimeSeries(labels, static_cast<double>(h.count), ts, msg, out);
       std::string sum = f.name + "_sum", count = f.name + "_count";
       build(s.labels, sum, nullptr);
-      PutTimeSeries(labels, h.sum, ts, msg, scratch, out);
+      PutTimeSeries(labels, h.sum, ts, msg, out);
       build(s.labels, count, nullptr);
-      PutTimeSeries(labels, static_cast<double>(h.count), ts, msg, scratch, out);
+      PutTimeSeries(labels, static_cast<double>(h.count), ts, msg, out);
     }
   }
 }
@@ -212,6 +212,39 @@ uint32_t Load32(std::string_view s, size_t i) {
 }
 
 }  // namespace
+
+void AppendRemoteWriteLabels(
+    std::span<const std::pair<std::string_view, std::string_view>> sorted_labels,
+    std::string& out) {
+  for (const auto& [n, v] : sorted_labels) {
+    const size_t len = 1 + VarintSize(n.size()) + n.size() + 1 + VarintSize(v.size()) + v.size();
+    PutTag(1, kLengthDelimited, out);  // TimeSeries.labels = 1
+    PutVarint(len, out);
+    PutBytes(1, n, out);  // Label.name = 1
+    PutBytes(2, v, out);  // Label.value = 2
+  }
+}
+
+void AppendRemoteWriteTimeSeries(std::string_view encoded_labels,
+                                 std::span<const RemoteWriteSample> samples, std::string& out) {
+  auto sample_size = [](const RemoteWriteSample& s) {
+    return 1 + 8 + 1 + VarintSize(static_cast<uint64_t>(s.timestamp_ms));
+  };
+  size_t len = encoded_labels.size();
+  for (const RemoteWriteSample& s : samples) {
+    const size_t n = sample_size(s);
+    len += 1 + VarintSize(n) + n;
+  }
+  PutTag(1, kLengthDelimited, out);  // WriteRequest.timeseries = 1
+  PutVarint(len, out);
+  out.append(encoded_labels);
+  for (const RemoteWriteSample& s : samples) {
+    PutTag(2, kLengthDelimited, out);  // TimeSeries.samples = 2
+    PutVarint(sample_size(s), out);
+    PutDouble(1, s.value, out);         // Sample.value = 1
+    PutInt64(2, s.timestamp_ms, out);  // Sample.timestamp = 2
+  }
+}
 
 std::string SnappyCompressBlock(std::string_view in) {
   std::string out;

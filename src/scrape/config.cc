@@ -251,6 +251,17 @@ Status ParseJob(const YAML::Node& n, const std::string& at, const Config& global
 
 }  // namespace
 
+Status ParseBasicAuthConfig(const YAML::Node& n, const std::string& where, BasicAuth& out) {
+  return ParseBasicAuth(n, where, out);
+}
+Status ParseAuthorizationConfig(const YAML::Node& n, const std::string& where,
+                                Authorization& out) {
+  return ParseAuthorization(n, where, out);
+}
+Status ParseTlsConfig(const YAML::Node& n, const std::string& where, TlsConfig& out) {
+  return ParseTls(n, where, out);
+}
+
 Result<Config> ParseConfig(std::string_view yaml) {
   Config cfg;
   try {

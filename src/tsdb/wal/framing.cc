@@ -75,11 +75,11 @@ bool FitsInSegment(size_t size, uint64_t offset, uint64_t segment_size) {
   return std::max<uint64_t>(size, 1) <= capacity;
 }
 
-SegmentReader::SegmentReader(std::string_view data, std::string name)
-    : data_(data), name_(std::move(name)) {}
+SegmentReader::SegmentReader(std::string_view data, std::string name, uint64_t base)
+    : data_(data), name_(std::move(name)), base_(base) {}
 
 bool SegmentReader::Fail(uint64_t offset, std::string msg) {
-  status_ = Status::Corruption(name_, offset, std::move(msg));
+  status_ = Status::Corruption(name_, base_ + offset, std::move(msg));
   done_ = true;
   return false;
 }
@@ -93,8 +93,9 @@ bool SegmentReader::Next(std::string_view* record) {
       if (in_record_) return Fail(record_start_, "segment ends inside a record (torn write)");
       return false;
     }
-    const uint64_t page_end = std::min<uint64_t>((pos_ / kPageSize + 1) * kPageSize, size);
-    const uint64_t left_in_page = kPageSize - pos_ % kPageSize;
+    const uint64_t at = base_ + pos_;  // offset in the segment
+    const uint64_t page_end = std::min<uint64_t>((at / kPageSize + 1) * kPageSize - base_, size);
+    const uint64_t left_in_page = kPageSize - at % kPageSize;
     const auto type = static_cast<uint8_t>(data_[pos_]);
 
     if (left_in_page < kHeaderSize || type == static_cast<uint8_t>(FragmentType::kZero)) {

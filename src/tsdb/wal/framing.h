@@ -48,8 +48,10 @@ bool FitsInSegment(size_t size, uint64_t offset, uint64_t segment_size);
 // Not thread safe. `data` must outlive the reader.
 class SegmentReader {
  public:
-  // `name` names the segment in corruption errors.
-  SegmentReader(std::string_view data, std::string name);
+  // `name` names the segment in corruption errors. `base`: `data` holds the segment's bytes
+  // from offset `base` on, which must be a record boundary (a good_end() of an earlier read);
+  // offsets reported (errors, good_end) are the segment's. Lets a reader tail a growing file.
+  SegmentReader(std::string_view data, std::string name, uint64_t base = 0);
 
   // The next complete record, valid until the next call to Next(). False at the end of the
   // data or at damage; status() tells which.
@@ -60,13 +62,14 @@ class SegmentReader {
   const Status& status() const { return status_; }
 
   // The offset just past the last record returned: where the readable prefix ends.
-  uint64_t good_end() const { return good_end_; }
+  uint64_t good_end() const { return base_ + good_end_; }
 
  private:
   bool Fail(uint64_t offset, std::string msg);
 
   const std::string_view data_;
   const std::string name_;
+  const uint64_t base_;  // segment offset of data_[0]
   uint64_t pos_ = 0;
   uint64_t good_end_ = 0;
   bool in_record_ = false;  // between a first fragment and its last
