@@ -15,8 +15,10 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "api/fail.h"
+#include "api/websocket_session.h"
 
 namespace zw::api {
 namespace net = boost::asio;
@@ -187,8 +189,26 @@ void HttpSession::OnReadError(beast::error_code ec) {
 void HttpSession::Handle() {
   phase_ = Phase::kHandling;
   stream_.expires_never();
-  // A WebSocket upgrade request, once supported, leaves the HTTP loop here (see the header).
   auto deadline = std::chrono::steady_clock::now() + state_->options().request_timeout;
+  if (beast::websocket::is_upgrade(parser_->get())) {
+    // An upgrade for a WebSocket endpoint leaves the HTTP loop: the connection becomes a
+    // WebSocketSession, and this session ends with no operation pending.
+    WireRequest wire = parser_->release();
+    parser_.reset();
+    Result<HttpRequest> request = ToHttpRequest(WireRequest(wire), remote_, deadline);
+    if (!request.ok()) {
+      return Respond(ErrorResponse(400, "bad_data", request.status().message()), "",
+                     AfterWrite::kClose);
+    }
+    if (const WebSocketFactory* factory = state_->router().FindWebSocket(request->path)) {
+      phase_ = Phase::kClosing;
+      auto ws = std::make_shared<WebSocketSession>(std::move(stream_), state_, remote_);
+      ws->Run(std::move(wire), std::move(*request), *factory);
+      return;
+    }
+    return Respond(ErrorResponse(404, "not_found", "no WebSocket endpoint at " + request->path), "",
+                   AfterWrite::kClose);
+  }
   Result<HttpRequest> request = ToHttpRequest(parser_->release(), remote_, deadline);
   parser_.reset();
   if (!request.ok()) {

@@ -19,9 +19,10 @@
 // handler can stop (the answer would go nowhere). Bytes that arrive meanwhile are the next
 // pipelined request; they are kept, and watching stops for this request.
 //
-// A WebSocket upgrade fits in Handle(): once a request has been read, an upgrade request can
-// hand stream_, buffer_ and the request to a websocket session, which registers itself with
-// ServerState as a Connection the same way.
+// WebSocket: in Handle(), an upgrade request for a path the router has a WebSocket endpoint
+// for hands stream_ and the request to a WebSocketSession (websocket_session.h), which
+// registers itself with ServerState as a Connection the same way; this session then ends.
+// An upgrade request for any other path is answered 404 and the connection closed.
 //
 // Thread safety: everything runs on the session's strand; CloseWhenIdle and CloseNow post to it.
 #pragma once

@@ -164,4 +164,24 @@ Router::Dispatched Router::Dispatch(HttpRequest& request) const {
   }
 }
 
+void Router::AddWebSocket(std::string_view path, WebSocketFactory factory) {
+  if (path.find_first_of("{}*") != std::string_view::npos) {
+    throw std::invalid_argument("a WebSocket path must be literal: " + std::string(path));
+  }
+  if (!factory) throw std::invalid_argument("WebSocket factory is empty: " + std::string(path));
+  Add("GET", path, [p = std::string(path)](HttpRequest&) {
+    HttpResponse r = ErrorResponse(426, "bad_data",
+                                   p + " is a WebSocket endpoint: send a GET with "
+                                       "\"Connection: Upgrade\" and \"Upgrade: websocket\"");
+    r.headers.emplace_back("Upgrade", "websocket");
+    return r;
+  });
+  websockets_.emplace(std::string(path), std::move(factory));
+}
+
+const WebSocketFactory* Router::FindWebSocket(std::string_view path) const {
+  auto it = websockets_.find(path);
+  return it == websockets_.end() ? nullptr : &it->second;
+}
+
 }  // namespace zw::api

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "api/http_types.h"
+#include "api/websocket.h"
 
 namespace zw::api {
 
@@ -45,6 +46,13 @@ class Router {
 
   // Fills request.path_params from the matched pattern and runs the handler.
   Dispatched Dispatch(HttpRequest& request) const;
+
+  // A WebSocket endpoint at a literal path. An upgrade request for it (GET with Upgrade:
+  // websocket) becomes a WebSocket connection served by `factory`; any other GET there is
+  // answered 426 Upgrade Required. REQUIRES: path is literal and not yet added.
+  void AddWebSocket(std::string_view path, WebSocketFactory factory);
+  // The endpoint at this (decoded) path, or nullptr.
+  const WebSocketFactory* FindWebSocket(std::string_view path) const;
 
  private:
   enum class SegmentKind { kWildcard = 0, kParam = 1, kLiteral = 2 };  // order = specificity
@@ -66,6 +74,7 @@ class Router {
   static bool MoreSpecific(const Route& a, const Route& b);
 
   std::vector<Route> routes_;
+  std::map<std::string, WebSocketFactory, std::less<>> websockets_;
 };
 
 }  // namespace zw::api

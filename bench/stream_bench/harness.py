@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Whole-server benchmark of the live stream (bench/stream_bench/README.md).
+
+Starts the real zenwatch on 127.0.0.1 with a temporary data directory and measures:
+  1. latency: time from a JSON push being acknowledged to the metric_update carrying its
+     sample arriving on a WebSocket subscribed to the series (p50/p95 over many pushes);
+  2. ingest throughput (samples/s over a fixed time, concurrent JSON pushes) with 0 and with
+     N connected dashboards, each subscribed to a few selectors and expressions. Runs
+     alternate (0, N, 0, N, ...) so that load from elsewhere on the machine hits both alike.
+Every process it starts is stopped by PID; Python standard library only.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "integration"))
+from wsclient import WebSocket  # noqa: E402
+
+
+class Server:
+    def __init__(self, binary):
+        self.dir = tempfile.mkdtemp(prefix="zw-stream-bench-")
+        self.log = open(os.path.join(self.dir, "log.txt"), "w")
+        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0",
+                                      "--data-dir", os.path.join(self.dir, "data")],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(self.log.name) as f:
+                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("zenwatch did not start")
+
+    def rss_mb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def push(conn, body):
+    conn.request("POST", "/api/v1/push", body=body, headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    if r.status // 100 != 2:
+        raise RuntimeError("push failed: %d %s" % (r.status, data[:200]))
+
+
+def measure_latency(port, pushes):
+    ws = WebSocket(port)
+    ws.send({"type": "subscribe", "id": "lat", "selector": 'bench_latency{domain="bench"}'})
+    ws.recv_until(lambda m: m["type"] == "metric_update")  # history
+    arrivals = {}
+    done = threading.Event()
+
+    def reader():
+        try:
+            while not done.is_set():
+                m = ws.recv(timeout=30)
+                if m is None:
+                    return
+                if m.get("type") == "metric_update":
+                    now = time.perf_counter()
+                    for s in m["series"]:
+                        for _, v in s["values"]:
+                            arrivals.setdefault(v, now)
+        except (OSError, ConnectionError):
+            pass
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies = []
+    for i in range(1, pushes + 1):
+        body = json.dumps({"source": "bench", "domain": "bench", "type": "gauge",
+                           "name": "latency", "value": i})
+        push(conn, body)
+        acked = time.perf_counter()
+        deadline = acked + 5
+        key = str(i)
+        while key not in arrivals and time.perf_counter() < deadline:
+            time.sleep(0.0002)
+        if key in arrivals:
+            latencies.append(max(0.0, arrivals[key] - acked) * 1000)
+        time.sleep(0.01)
+    done.set()
+    ws.close()
+    conn.close()
+    latencies.sort()
+    return latencies
+
+
+class Dashboards:
+    """N WebSocket clients, each subscribed to a few selectors and expressions; one thread
+    reads and discards what they are sent (so they keep up, as a browser would)."""
+
+    def __init__(self, port, n):
+        self.socks = []
+        for i in range(n):
+            ws = WebSocket(port)
+            subs = [
+                {"type": "subscribe", "id": "a", "selector": 'bench_m%d_total{k="v%d"}' % (i % 10, i % 100)},
+                {"type": "subscribe", "id": "b", "selector": 'bench_m%d_total{k="v%d"}' % ((i + 3) % 10, (i * 7) % 100)},
+                {"type": "subscribe", "id": "c", "selector": "up"},
+                {"type": "subscribe", "id": "d", "expr": "sum(rate(bench_m%d_total[1m]))" % (i % 10)},
+                {"type": "subscribe", "id": "e", "expr": "sum by (k) (rate(bench_m0_total[1m]))",
+                 "range": 300, "step": 15},
+            ]
+            for s in subs:
+                ws.send(s)
+            ws.sock.setblocking(False)
+            self.socks.append(ws)
+        self.bytes = 0
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        sel = selectors.DefaultSelector()
+        for ws in self.socks:
+            sel.register(ws.sock, selectors.EVENT_READ)
+        while not self.stop_flag:
+            for key, _ in sel.select(timeout=0.2):
+                try:
+                    data = key.fileobj.recv(1 << 20)
+                    self.bytes += len(data)
+                except (BlockingIOError, OSError):
+                    pass
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join()
+        for ws in self.socks:
+            ws.sock.close()
+
+
+def make_body():
+    """Counters bench_m{0..9}_total{k=v0..v99}: 1,000 series, one sample each per body, all
+    at one timestamp that each push fills in (TS_PLACEHOLDER)."""
+    evs = [{"source": "bench", "domain": "bench", "type": "counter", "name": "m%d" % m,
+            "value": 1, "labels": {"k": "v%d" % k}, "timestamp": 1111111111111}
+           for m in range(10) for k in range(100)]
+    return json.dumps(evs).encode()
+
+
+TS_PLACEHOLDER = b"1111111111111"
+_ts_lock = threading.Lock()
+_ts_next = [int(time.time() * 1000) - 3600 * 1000]
+
+
+def next_ts():
+    # Pushes of the same series must not share a timestamp: one ms apart.
+    with _ts_lock:
+        _ts_next[0] = max(_ts_next[0] + 1, int(time.time() * 1000) - 3600 * 1000)
+        return _ts_next[0]
+
+
+def measure_throughput(port, seconds, senders, body, blocks=1):
+    count = [0] * senders
+    stop_at = time.perf_counter() + seconds
+
+    def sender(idx):
+        # Each sender has its own series (label s), so its timestamps alone must increase.
+        # Bodies cycle over `blocks` sets of 1,000 series (label b), so that each series gets
+        # a sample every `blocks` pushes rather than on every push.
+        mine = [body.replace(b'"k": "v', b'"s": "%d", "b": "%d", "k": "v' % (idx, b))
+                for b in range(blocks)]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        n = 0
+        while time.perf_counter() < stop_at:
+            push(conn, mine[n % blocks].replace(TS_PLACEHOLDER, str(next_ts()).encode()))
+            n += 1
+            count[idx] += 1000
+        conn.close()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(count) / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zenwatch", required=True)
+    ap.add_argument("--dashboards", type=int, default=100)
+    ap.add_argument("--pushes", type=int, default=300, help="latency samples")
+    ap.add_argument("--seconds", type=float, default=8, help="per throughput run")
+    ap.add_argument("--runs", type=int, default=3, help="runs per configuration")
+    ap.add_argument("--senders", type=int, default=2)
+    ap.add_argument("--blocks", type=int, default=1,
+                    help="sets of 1,000 series the pushes cycle over (1: every push writes every series)")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    server = Server(args.zenwatch)
+    try:
+        result = {"uptime": open("/proc/loadavg").read().split()[:3]}
+        lat = measure_latency(server.port, args.pushes)
+        result["latency_ms"] = {"n": len(lat), "p50": statistics.median(lat),
+                                "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}
+        print("push ack -> metric_update: n=%d p50=%.2f ms p95=%.2f ms max=%.2f ms" %
+              (len(lat), result["latency_ms"]["p50"], result["latency_ms"]["p95"], lat[-1]))
+        body = make_body()
+        measure_throughput(server.port, 2, args.senders, body, args.blocks)  # warm-up
+        runs = {0: [], args.dashboards: []}
+        rss = {}
+        for r in range(args.runs):
+            for n in (0, args.dashboards):
+                dash = Dashboards(server.port, n) if n else None
+                time.sleep(1.0)
+                rate = measure_throughput(server.port, args.seconds, args.senders, body, args.blocks)
+                rss[n] = server.rss_mb()
+                received = dash.bytes if dash else 0
+                if dash:
+                    dash.close()
+                runs[n].append(rate)
+                print("run %d, %3d dashboards: %9.0f samples/s (dashboards received %.1f MB), RSS %.0f MB"
+                      % (r, n, rate, received / 1e6, rss[n]))
+                time.sleep(0.5)
+        m0 = statistics.median(runs[0])
+        mn = statistics.median(runs[args.dashboards])
+        result["throughput"] = {"0": runs[0], str(args.dashboards): runs[args.dashboards],
+                                "median_0": m0, "median_n": mn, "ratio": mn / m0}
+        result["rss_mb"] = rss
+        print("median: 0 dashboards %.0f samples/s, %d dashboards %.0f samples/s: %.1f %% %s"
+              % (m0, args.dashboards, mn, abs(1 - mn / m0) * 100, "lower" if mn < m0 else "higher"))
+        print("load average (1, 5, 15 min) at start:", " ".join(result["uptime"]),
+              "at end:", " ".join(open("/proc/loadavg").read().split()[:3]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

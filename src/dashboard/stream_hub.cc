@@ -1,0 +1,781 @@
+#include "dashboard/stream_hub.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include "core/sample.h"
+#include "dashboard/json.h"
+#include "promql/ast.h"
+#include "promql/parser.h"
+#include "promql/selector.h"
+
+namespace zw::dashboard {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<const std::string> Share(rapidjson::StringBuffer& buf) {
+  return std::make_shared<const std::string>(buf.GetString(), buf.GetSize());
+}
+
+std::shared_ptr<const std::string> ModeMessage(bool snapshot) {
+  return std::make_shared<const std::string>(snapshot ? R"({"type":"mode","mode":"snapshot"})"
+                                                      : R"({"type":"mode","mode":"live"})");
+}
+
+// {"type":"expr_update","id":<id>,"result":<result_json>}
+std::shared_ptr<const std::string> ExprMessage(const std::string& id,
+                                               const std::string& result_json) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String("expr_update");
+  w.Key("id");
+  WriteString(w, id);
+  w.Key("result");
+  w.RawValue(result_json.data(), result_json.size(), rapidjson::kObjectType);
+  w.EndObject();
+  return Share(buf);
+}
+
+// Seconds (a JSON number) to milliseconds; false if absent. Sets *bad when present but not
+// a positive finite number.
+bool SecondsField(const rapidjson::Value& doc, const char* key, int64_t* ms, bool* bad) {
+  auto it = doc.FindMember(key);
+  if (it == doc.MemberEnd() || it->value.IsNull()) return false;
+  if (!it->value.IsNumber() || !std::isfinite(it->value.GetDouble()) ||
+      it->value.GetDouble() <= 0 || it->value.GetDouble() > 1e9) {
+    *bad = true;
+    return false;
+  }
+  *ms = std::llround(it->value.GetDouble() * 1000);
+  if (*ms <= 0) *bad = true;
+  return true;
+}
+
+}  // namespace
+
+struct StreamHub::SelectorSub {
+  std::string id;
+  Matchers matchers;
+  int64_t range_ms = 0;
+  std::atomic<bool> ready{false};  // its history message has been sent
+};
+
+struct StreamHub::Client {
+  ClientId id = 0;
+  std::shared_ptr<StreamSink> sink;
+  std::atomic<bool> snapshot{false};
+  std::atomic<int> snapshots_sent{0};
+  Clock::time_point next_snapshot;  // dispatch thread only
+  // Guarded by the hub's mu_.
+  std::map<std::string, std::shared_ptr<SelectorSub>> selectors;
+  std::map<std::string, std::shared_ptr<ExprGroup>> exprs;
+};
+
+struct StreamHub::ExprGroup {
+  std::string key;
+  std::string expr;
+  int64_t range_ms = 0;  // 0: instant
+  int64_t step_ms = 0;
+  std::set<std::pair<ClientId, std::string>> subscribers;  // guarded by the hub's mu_
+
+  // Eval thread only.
+  bool evaluated = false;
+  promql::Matrix matrix;  // range expressions: the last result
+  int64_t last_end = 0;
+  std::string fingerprint;
+
+  mutable std::mutex result_mu;
+  std::string result_json;  // guarded by result_mu; {"resultType":...,"result":...}
+
+  std::string Result() const {
+    std::lock_guard lock(result_mu);
+    return result_json;
+  }
+};
+
+StreamHub::StreamHub(StreamOptions options, storage::Queryable* storage, promql::Engine* engine,
+                     DashboardService* service, std::function<int64_t()> now_ms)
+    : options_(options),
+      storage_(storage),
+      engine_(engine),
+      service_(service),
+      now_ms_(std::move(now_ms)) {}
+
+StreamHub::~StreamHub() { Stop(); }
+
+void StreamHub::Start() {
+  dispatch_thread_ = std::thread([this] { DispatchLoop(); });
+  eval_thread_ = std::thread([this] { EvalLoop(); });
+}
+
+void StreamHub::Stop() {
+  active_.store(false, std::memory_order_release);
+  {
+    std::lock_guard lock(dispatch_mu_);
+    stopping_ = true;
+    pending_.clear();
+  }
+  {
+    std::lock_guard lock(eval_mu_);
+    stopping_ = true;
+  }
+  dispatch_cv_.notify_all();
+  eval_cv_.notify_all();
+  if (dispatch_thread_.joinable()) dispatch_thread_.join();
+  if (eval_thread_.joinable()) eval_thread_.join();
+}
+
+StreamHub::ClientId StreamHub::Connect(std::shared_ptr<StreamSink> sink) {
+  auto c = std::make_shared<Client>();
+  c->sink = std::move(sink);
+  std::unique_lock lock(mu_);
+  c->id = next_client_++;
+  clients_.emplace(c->id, c);
+  stats_.clients.store(clients_.size());
+  return c->id;
+}
+
+void StreamHub::Disconnect(ClientId client) {
+  std::unique_lock lock(mu_);
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  std::vector<std::string> ids;
+  for (const auto& [id, sub] : c.selectors) ids.push_back(id);
+  for (const auto& [id, group] : c.exprs) ids.push_back(id);
+  for (const std::string& id : ids) UnsubscribeLocked(c, id);
+  clients_.erase(it);
+  stats_.clients.store(clients_.size());
+}
+
+void StreamHub::SendError(const std::shared_ptr<StreamSink>& sink, const std::string* id,
+                          std::string_view message) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String("error");
+  w.Key("id");
+  if (id) {
+    WriteString(w, *id);
+  } else {
+    w.Null();
+  }
+  w.Key("errorType");
+  w.String("bad_data");
+  w.Key("error");
+  WriteString(w, message);
+  w.EndObject();
+  (void)sink->Send(Share(buf));
+}
+
+void StreamHub::OnMessage(ClientId client, std::string_view text) {
+  std::shared_ptr<StreamSink> sink;
+  {
+    std::shared_lock lock(mu_);
+    auto it = clients_.find(client);
+    if (it == clients_.end()) return;
+    sink = it->second->sink;
+  }
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return SendError(sink, nullptr, "message must be a JSON object");
+  }
+  auto str = [&doc](const char* key) -> std::optional<std::string> {
+    auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  std::optional<std::string> type = str("type");
+  std::optional<std::string> id = str("id");
+  if (!type) return SendError(sink, id ? &*id : nullptr, "missing string field \"type\"");
+  if (*type != "subscribe" && *type != "unsubscribe") {
+    return SendError(sink, id ? &*id : nullptr,
+                     fmt::format("unknown message type \"{}\" (expected subscribe or "
+                                 "unsubscribe)",
+                                 *type));
+  }
+  if (!id || id->empty()) return SendError(sink, nullptr, "missing string field \"id\"");
+  if (*type == "unsubscribe") {
+    std::unique_lock lock(mu_);
+    auto it = clients_.find(client);
+    if (it != clients_.end()) UnsubscribeLocked(*it->second, *id);
+    return;
+  }
+  std::optional<std::string> selector = str("selector");
+  std::optional<std::string> expr = str("expr");
+  if (selector.has_value() == expr.has_value()) {
+    return SendError(sink, &*id, "a subscription needs exactly one of \"selector\" and \"expr\"");
+  }
+  bool bad = false;
+  int64_t range_ms = 0, step_ms = 0;
+  bool has_range = SecondsField(doc, "range", &range_ms, &bad);
+  if (bad) return SendError(sink, &*id, "\"range\" must be a positive number of seconds");
+  bool has_step = SecondsField(doc, "step", &step_ms, &bad);
+  if (bad) return SendError(sink, &*id, "\"step\" must be a positive number of seconds");
+  if (selector) {
+    return SubscribeSelector(client, *id, *selector,
+                             has_range ? range_ms : options_.default_range_ms);
+  }
+  if (has_range && !has_step) step_ms = std::max<int64_t>(1000, range_ms / 240 / 1000 * 1000);
+  if (has_range && range_ms / step_ms > options_.max_steps) {
+    return SendError(sink, &*id,
+                     fmt::format("range / step gives over {} points", options_.max_steps));
+  }
+  SubscribeExpr(client, *id, *expr, has_range ? range_ms : 0, has_range ? step_ms : 0);
+}
+
+void StreamHub::SubscribeSelector(ClientId client, const std::string& id, std::string_view selector,
+                                  int64_t range_ms) {
+  auto matchers = promql::ParseSeriesSelector(selector);
+  std::unique_lock lock(mu_);
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (!matchers.ok()) {
+    auto sink = c.sink;
+    lock.unlock();
+    return SendError(sink, &id, matchers.status().message());
+  }
+  UnsubscribeLocked(c, id);  // the same id again replaces the subscription
+  if (c.selectors.size() + c.exprs.size() >= options_.max_subscriptions_per_client) {
+    auto sink = c.sink;
+    lock.unlock();
+    return SendError(sink, &id,
+                     fmt::format("too many subscriptions (at most {} per connection)",
+                                 options_.max_subscriptions_per_client));
+  }
+  auto sub = std::make_shared<SelectorSub>();
+  sub->id = id;
+  sub->matchers = std::move(*matchers);
+  sub->range_ms = range_ms;
+  c.selectors.emplace(id, std::move(sub));
+  BumpVersionLocked();
+  UpdateActiveLocked();
+  lock.unlock();
+  {
+    std::lock_guard dl(dispatch_mu_);
+    history_jobs_.push_back({client, id});
+  }
+  dispatch_cv_.notify_one();
+}
+
+void StreamHub::SubscribeExpr(ClientId client, const std::string& id, std::string_view expr,
+                              int64_t range_ms, int64_t step_ms) {
+  auto parsed = promql::ParseExpr(expr);
+  std::unique_lock lock(mu_);
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (!parsed.ok()) {
+    auto sink = c.sink;
+    lock.unlock();
+    return SendError(sink, &id, parsed.status().message());
+  }
+  UnsubscribeLocked(c, id);
+  if (c.selectors.size() + c.exprs.size() >= options_.max_subscriptions_per_client) {
+    auto sink = c.sink;
+    lock.unlock();
+    return SendError(sink, &id,
+                     fmt::format("too many subscriptions (at most {} per connection)",
+                                 options_.max_subscriptions_per_client));
+  }
+  std::string key = fmt::format("{}\n{}\n{}", expr, range_ms, step_ms);
+  auto& group = groups_[key];
+  if (!group) {
+    group = std::make_shared<ExprGroup>();
+    group->key = key;
+    group->expr = std::string(expr);
+    group->range_ms = range_ms;
+    group->step_ms = step_ms;
+  }
+  group->subscribers.insert({client, id});
+  c.exprs.emplace(id, group);
+  UpdateActiveLocked();
+  auto g = group;
+  lock.unlock();
+  {
+    std::lock_guard el(eval_mu_);
+    initial_jobs_.push_back({client, id, std::move(g)});
+  }
+  eval_cv_.notify_one();
+}
+
+void StreamHub::UnsubscribeLocked(Client& c, const std::string& id) {
+  if (c.selectors.erase(id) > 0) {
+    BumpVersionLocked();
+  } else if (auto it = c.exprs.find(id); it != c.exprs.end()) {
+    ExprGroup& g = *it->second;
+    g.subscribers.erase({c.id, id});
+    if (g.subscribers.empty()) groups_.erase(g.key);
+    c.exprs.erase(it);
+  }
+  UpdateActiveLocked();
+}
+
+void StreamHub::BumpVersionLocked() {
+  version_.fetch_add(1, std::memory_order_acq_rel);
+  // Entries of older versions are never used again; free them now.
+  for (CacheShard& shard : cache_) {
+    std::lock_guard lock(shard.mu);
+    shard.map.clear();
+  }
+}
+
+void StreamHub::UpdateActiveLocked() {
+  bool any = !groups_.empty();
+  for (const auto& [id, c] : clients_) any = any || !c->selectors.empty();
+  active_.store(any, std::memory_order_release);
+}
+
+StreamHub::Targets StreamHub::Resolve(storage::SeriesRef ref, const Labels& labels) {
+  CacheShard& shard = cache_[ref % kShards];
+  uint64_t version = version_.load(std::memory_order_acquire);
+  {
+    std::lock_guard lock(shard.mu);
+    auto it = shard.map.find(ref);
+    if (it != shard.map.end() && it->second.version == version) return it->second.targets;
+  }
+  std::vector<Target> targets;
+  {
+    std::shared_lock lock(mu_);
+    version = version_.load(std::memory_order_acquire);  // the one these subscriptions have
+    for (const auto& [cid, c] : clients_) {
+      for (const auto& [sid, sub] : c->selectors) {
+        bool match = true;
+        for (const Matcher& m : sub->matchers) {
+          if (!m.Matches(labels.Get(m.name()))) {
+            match = false;
+            break;
+          }
+        }
+        if (match) targets.push_back({cid, sid});
+      }
+    }
+  }
+  Targets result =
+      targets.empty() ? nullptr : std::make_shared<const std::vector<Target>>(std::move(targets));
+  std::lock_guard lock(shard.mu);
+  if (shard.map.size() >= kMaxCachePerShard) shard.map.clear();
+  shard.map[ref] = {version, result};
+  return result;
+}
+
+bool StreamHub::Interested(storage::SeriesRef ref, const Labels& labels) {
+  return Resolve(ref, labels) != nullptr;
+}
+
+void StreamHub::OnCommit(std::vector<storage::CommittedSample>&& samples) {
+  data_arrived_.store(true, std::memory_order_relaxed);
+  if (samples.empty()) return;
+  {
+    std::lock_guard lock(dispatch_mu_);
+    if (stopping_) return;
+    if (pending_samples_ + samples.size() > options_.max_pending_samples) {
+      overflowed_ = true;
+      stats_.dropped_samples.fetch_add(samples.size(), std::memory_order_relaxed);
+      return;
+    }
+    pending_samples_ += samples.size();
+    pending_.push_back(std::move(samples));
+  }
+  dispatch_cv_.notify_one();
+}
+
+void StreamHub::EnterSnapshot(Client& c) {
+  bool was = false;
+  if (!c.snapshot.compare_exchange_strong(was, true)) return;
+  stats_.snapshot_switches.fetch_add(1, std::memory_order_relaxed);
+  c.snapshots_sent.store(0);
+  c.sink->DropPending();
+  (void)c.sink->Send(ModeMessage(true));
+}
+
+void StreamHub::SendLive(Client& c, std::shared_ptr<const std::string> msg) {
+  if (c.snapshot.load(std::memory_order_acquire)) return;
+  if (c.sink->Send(std::move(msg)) == StreamSink::SendResult::kFull) EnterSnapshot(c);
+}
+
+// ---- dispatch thread ----
+
+void StreamHub::DispatchLoop() {
+  const auto tick = std::max<std::chrono::milliseconds>(options_.snapshot_interval / 4,
+                                                        std::chrono::milliseconds(10));
+  auto next_tick = Clock::now() + tick;
+  for (;;) {
+    std::vector<std::vector<storage::CommittedSample>> batches;
+    std::deque<HistoryJob> jobs;
+    bool overflow = false;
+    {
+      std::unique_lock lock(dispatch_mu_);
+      dispatch_cv_.wait_until(lock, next_tick, [this] {
+        return stopping_ || !pending_.empty() || !history_jobs_.empty() || overflowed_;
+      });
+      if (stopping_) return;
+      batches.swap(pending_);
+      pending_samples_ = 0;
+      jobs.swap(history_jobs_);
+      overflow = std::exchange(overflowed_, false);
+    }
+    for (const HistoryJob& job : jobs) {
+      std::shared_ptr<Client> c;
+      std::shared_ptr<SelectorSub> sub;
+      {
+        std::shared_lock lock(mu_);
+        auto it = clients_.find(job.client);
+        if (it == clients_.end()) continue;
+        c = it->second;
+        auto s = c->selectors.find(job.sub_id);
+        if (s == c->selectors.end()) continue;
+        sub = s->second;
+      }
+      // A client in snapshot mode gets this history in its next snapshot.
+      if (!c->snapshot.load()) {
+        SendLive(*c, std::make_shared<const std::string>(
+                         SelectorHistory(sub->id, sub->matchers, sub->range_ms)));
+      }
+      sub->ready.store(true, std::memory_order_release);
+    }
+    for (auto& batch : batches) DispatchSamples(std::move(batch));
+    if (overflow) {
+      // Samples were lost: every client with a selector subscription resynchronises.
+      std::shared_lock lock(mu_);
+      for (const auto& [id, c] : clients_) {
+        if (!c->selectors.empty()) EnterSnapshot(*c);
+      }
+    }
+    if (Clock::now() >= next_tick) {
+      SnapshotRound();
+      next_tick = Clock::now() + tick;
+    }
+  }
+}
+
+void StreamHub::DispatchSamples(std::vector<storage::CommittedSample> samples) {
+  struct Acc {
+    Labels labels;
+    std::vector<promql::Point> points;
+  };
+  // client -> subscription id -> series -> points
+  std::map<ClientId, std::map<std::string, std::map<storage::SeriesRef, Acc>>> out;
+  for (storage::CommittedSample& s : samples) {
+    if (IsStaleNaN(s.v)) continue;
+    Targets targets = Resolve(s.ref, s.labels);
+    if (!targets) continue;
+    for (const Target& t : *targets) {
+      Acc& acc = out[t.client][t.sub_id][s.ref];
+      if (acc.points.empty()) acc.labels = s.labels;
+      acc.points.push_back({s.t, s.v});
+    }
+  }
+  std::shared_lock lock(mu_);
+  for (auto& [cid, subs] : out) {
+    auto cit = clients_.find(cid);
+    if (cit == clients_.end()) continue;
+    Client& c = *cit->second;
+    if (c.snapshot.load(std::memory_order_acquire)) continue;
+    for (auto& [sid, series] : subs) {
+      auto sit = c.selectors.find(sid);
+      if (sit == c.selectors.end() || !sit->second->ready.load(std::memory_order_acquire)) {
+        continue;  // the history message, still to come, holds these samples
+      }
+      rapidjson::StringBuffer buf;
+      JsonWriter w(buf);
+      w.StartObject();
+      w.Key("type");
+      w.String("metric_update");
+      w.Key("id");
+      WriteString(w, sid);
+      w.Key("series");
+      w.StartArray();
+      for (auto& [ref, acc] : series) {
+        std::stable_sort(acc.points.begin(), acc.points.end(),
+                         [](const promql::Point& a, const promql::Point& b) { return a.t < b.t; });
+        w.StartObject();
+        w.Key("metric");
+        WriteLabels(w, acc.labels);
+        w.Key("values");
+        w.StartArray();
+        for (const auto& p : acc.points) WritePoint(w, p.t, p.v);
+        w.EndArray();
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+      stats_.metric_updates.fetch_add(1, std::memory_order_relaxed);
+      SendLive(c, Share(buf));
+    }
+  }
+}
+
+std::string StreamHub::SelectorHistory(const std::string& id, const Matchers& matchers,
+                                       int64_t range_ms) {
+  int64_t now = now_ms_();
+  int64_t mint = now - range_ms;
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String("metric_update");
+  w.Key("id");
+  WriteString(w, id);
+  w.Key("series");
+  w.StartArray();
+  if (auto q = storage_->NewQuerier(mint, now)) {
+    storage::SelectHints hints;
+    hints.start = mint;
+    hints.end = now;
+    auto set = q->Select(true, &hints, matchers);
+    while (set->Next()) {
+      const storage::Series& s = set->At();
+      auto it = s.Iterator();
+      bool started = false;
+      if (it->Seek(mint)) {
+        do {
+          Sample smp = it->At();
+          if (smp.t > now) break;
+          if (IsStaleNaN(smp.v)) continue;
+          if (!started) {
+            w.StartObject();
+            w.Key("metric");
+            WriteLabels(w, s.labels());
+            w.Key("values");
+            w.StartArray();
+            started = true;
+          }
+          WritePoint(w, smp.t, smp.v);
+        } while (it->Next());
+      }
+      if (started) {
+        w.EndArray();
+        w.EndObject();
+      }
+    }
+    if (!set->Err().ok()) spdlog::warn("stream: history of {}: {}", id, set->Err().message());
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+void StreamHub::SnapshotRound() {
+  std::vector<std::shared_ptr<Client>> due;
+  const auto now = Clock::now();
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, c] : clients_) {
+      if (c->snapshot.load() && c->next_snapshot <= now) due.push_back(c);
+    }
+  }
+  for (const auto& c : due) {
+    c->next_snapshot = now + options_.snapshot_interval;
+    if (c->sink->QueuedBytes() > 0) continue;  // still busy with what it has
+    bool caught_up = c->snapshots_sent.load() > 0;
+    // The snapshot: every subscription's current state.
+    std::vector<std::shared_ptr<const std::string>> msgs;
+    {
+      std::vector<std::shared_ptr<SelectorSub>> selectors;
+      std::vector<std::pair<std::string, std::shared_ptr<ExprGroup>>> exprs;
+      {
+        std::shared_lock lock(mu_);
+        for (const auto& [id, sub] : c->selectors) selectors.push_back(sub);
+        for (const auto& [id, g] : c->exprs) exprs.emplace_back(id, g);
+      }
+      for (const auto& sub : selectors) {
+        msgs.push_back(std::make_shared<const std::string>(
+            SelectorHistory(sub->id, sub->matchers, sub->range_ms)));
+        sub->ready.store(true);
+      }
+      for (const auto& [id, g] : exprs) {
+        std::string result = g->Result();
+        if (!result.empty()) msgs.push_back(ExprMessage(id, result));
+      }
+    }
+    if (caught_up) {
+      // The previous snapshot drained within one interval: back to live.
+      c->snapshots_sent.store(0);
+      c->snapshot.store(false, std::memory_order_release);
+      (void)c->sink->Send(ModeMessage(false));
+      for (auto& m : msgs) SendLive(*c, std::move(m));
+      continue;
+    }
+    stats_.snapshots.fetch_add(1, std::memory_order_relaxed);
+    c->snapshots_sent.fetch_add(1);
+    for (auto& m : msgs) (void)c->sink->Send(std::move(m));  // a full queue just truncates it
+  }
+}
+
+// ---- eval thread ----
+
+void StreamHub::EvalLoop() {
+  auto next_eval = Clock::now() + options_.expr_interval;
+  auto next_summary = Clock::now() + options_.summary_interval;
+  for (;;) {
+    std::deque<InitialJob> jobs;
+    {
+      std::unique_lock lock(eval_mu_);
+      eval_cv_.wait_until(lock, std::min(next_eval, next_summary),
+                          [this] { return stopping_ || !initial_jobs_.empty(); });
+      if (stopping_) return;
+      jobs.swap(initial_jobs_);
+    }
+    for (InitialJob& job : jobs) {
+      ExprGroup& g = *job.group;
+      if (!g.evaluated) {
+        std::string error;
+        Evaluate(g, now_ms_(), &error);
+        if (!error.empty()) {
+          // Tell every subscriber of the group and drop their subscriptions.
+          std::vector<std::pair<std::shared_ptr<StreamSink>, std::string>> told;
+          {
+            std::unique_lock lock(mu_);
+            auto subscribers = g.subscribers;
+            for (const auto& [cid, sid] : subscribers) {
+              auto it = clients_.find(cid);
+              if (it == clients_.end()) continue;
+              told.emplace_back(it->second->sink, sid);
+              UnsubscribeLocked(*it->second, sid);
+            }
+          }
+          for (const auto& [sink, sid] : told) SendError(sink, &sid, error);
+          continue;
+        }
+      }
+      SendExprResult(g, job.client);
+    }
+    auto now = Clock::now();
+    if (now >= next_eval) {
+      next_eval = now + options_.expr_interval;
+      if (data_arrived_.exchange(false, std::memory_order_relaxed)) {
+        std::vector<std::shared_ptr<ExprGroup>> groups;
+        {
+          std::shared_lock lock(mu_);
+          for (const auto& [key, g] : groups_) groups.push_back(g);
+        }
+        for (const auto& g : groups) {
+          std::string error;
+          if (Evaluate(*g, now_ms_(), &error)) SendExprResult(*g);
+          if (!error.empty()) spdlog::debug("stream: {}: {}", g->expr, error);
+        }
+      }
+    }
+    if (Clock::now() >= next_summary) {
+      next_summary = Clock::now() + options_.summary_interval;
+      Summary();
+    }
+  }
+}
+
+bool StreamHub::Evaluate(ExprGroup& g, int64_t now, std::string* error) {
+  stats_.expr_evaluations.fetch_add(1, std::memory_order_relaxed);
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  std::string fingerprint;
+  if (g.range_ms == 0) {
+    auto r = engine_->Instant(*storage_, g.expr, now);
+    if (!r.ok()) {
+      *error = r.status().message();
+      return false;
+    }
+    // Labels and values, not the evaluation time, decide whether the result changed.
+    if (const auto* vec = std::get_if<promql::Vector>(&r->value)) {
+      for (const auto& s : *vec) fingerprint += s.labels.ToString() + promql::FormatNumber(s.v);
+    } else if (const auto* sc = std::get_if<promql::Scalar>(&r->value)) {
+      fingerprint = promql::FormatNumber(sc->v);
+    } else if (const auto* st = std::get_if<promql::String>(&r->value)) {
+      fingerprint = st->v;
+    }
+    w.StartObject();
+    WriteResult(w, r->value);
+    w.EndObject();
+  } else {
+    const int64_t step = g.step_ms;
+    const int64_t end = now - ((now % step) + step) % step;  // the last whole step
+    const int64_t start = end - g.range_ms;
+    // Only the steps from the previous result's last one on (it may have gained samples);
+    // everything when there is no usable previous result.
+    const bool incremental =
+        g.evaluated && g.last_end > 0 && end >= g.last_end && end - g.last_end < g.range_ms;
+    const int64_t from = incremental ? g.last_end : start;
+    auto r = engine_->Range(*storage_, g.expr, from, end, step);
+    if (!r.ok()) {
+      *error = r.status().message();
+      return false;
+    }
+    stats_.expr_steps_evaluated.fetch_add(static_cast<uint64_t>((end - from) / step + 1),
+                                          std::memory_order_relaxed);
+    auto& fresh = std::get<promql::Matrix>(r->value);
+    if (!incremental) {
+      g.matrix = std::move(fresh);
+    } else {
+      std::map<Labels, promql::Series> merged;
+      for (auto& s : g.matrix) {
+        std::erase_if(s.points, [&](const promql::Point& p) { return p.t < start || p.t >= from; });
+        if (!s.points.empty()) merged.emplace(s.labels, std::move(s));
+      }
+      for (auto& s : fresh) {
+        auto [it, inserted] = merged.try_emplace(s.labels, std::move(s));
+        if (!inserted) {
+          auto& pts = it->second.points;
+          pts.insert(pts.end(), s.points.begin(), s.points.end());
+        }
+      }
+      g.matrix.clear();
+      for (auto& [labels, s] : merged) g.matrix.push_back(std::move(s));
+    }
+    std::sort(g.matrix.begin(), g.matrix.end(),
+              [](const promql::Series& a, const promql::Series& b) { return a.labels < b.labels; });
+    g.last_end = end;
+    w.StartObject();
+    promql::Value value = g.matrix;
+    WriteResult(w, value);
+    w.EndObject();
+  }
+  std::string json(buf.GetString(), buf.GetSize());
+  if (g.range_ms != 0) fingerprint = json;
+  bool changed = !g.evaluated || fingerprint != g.fingerprint;
+  g.evaluated = true;
+  g.fingerprint = std::move(fingerprint);
+  if (changed) {
+    std::lock_guard lock(g.result_mu);
+    g.result_json = std::move(json);
+  }
+  return changed;
+}
+
+void StreamHub::SendExprResult(ExprGroup& g, ClientId only) {
+  std::string result = g.Result();
+  if (result.empty()) return;
+  std::shared_lock lock(mu_);
+  for (const auto& [cid, sid] : g.subscribers) {
+    if (only != 0 && cid != only) continue;
+    auto it = clients_.find(cid);
+    if (it == clients_.end()) continue;
+    stats_.expr_updates.fetch_add(1, std::memory_order_relaxed);
+    SendLive(*it->second, ExprMessage(sid, result));
+  }
+}
+
+void StreamHub::Summary() {
+  {
+    std::shared_lock lock(mu_);
+    if (clients_.empty()) return;
+  }
+  std::string data = DashboardService::HealthJson(service_->Health());
+  auto msg =
+      std::make_shared<const std::string>(R"({"type":"summary_update","data":)" + data + "}");
+  stats_.summaries.fetch_add(1, std::memory_order_relaxed);
+  std::shared_lock lock(mu_);
+  for (const auto& [id, c] : clients_) SendLive(*c, msg);
+}
+
+}  // namespace zw::dashboard

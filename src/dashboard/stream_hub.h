@@ -1,0 +1,211 @@
+// StreamHub: the live side of the dashboard — what /api/v1/stream's clients subscribe to and
+// what they are sent (docs/dashboard_api.md, "Live stream").
+//
+// It is a storage::CommitObserver (see storage/observed_appendable.h): the ingest paths
+// append through an ObservedStorage that tells the hub what was committed.
+//
+// Selector subscriptions: matched against committed series. Which subscriptions want a
+// series is decided once per (series reference, subscription-set version) and cached in
+// sharded maps, so the ingest path pays a lookup per sample while anyone subscribes and a
+// single atomic load per transaction while nobody does. Committed samples are handed to the
+// dispatch thread (a bounded queue; overflow drops samples and switches the affected clients
+// to snapshots) which groups them per subscription into metric_update messages. The first
+// message of a subscription carries its last `range` of history; live samples may repeat
+// the newest of those.
+//
+// Expression subscriptions: identical (expr, range, step) subscriptions share one evaluation.
+// The eval thread re-evaluates every expression at most once per `expr_interval`, and only
+// when new data was committed since the last round; a range expression keeps its last result
+// and evaluates only the steps from its previous last step on, shifting the window. A result
+// is sent only when it changed (instant vectors compare labels and values, not the
+// evaluation time). The same thread sends summary_update (DashboardService::Health) every
+// `summary_interval` while any client is connected.
+//
+// Backpressure: each client's StreamSink has a bounded queue. When a message does not fit,
+// the client goes to snapshot mode: its queue is dropped, it is sent {"type":"mode",
+// "mode":"snapshot"}, live updates stop, and every `snapshot_interval` — if its queue has
+// drained — it gets a full snapshot of each subscription. A client whose queue drained
+// between two snapshot rounds has caught up: it is sent mode "live" and goes on live. The
+// ingest path never waits for a client, and memory is bounded by the queues' bounds.
+//
+// Thread safety: every public method is thread-safe. Sinks are called from the hub's threads
+// and from Subscribe's caller.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/matcher.h"
+#include "dashboard/health.h"
+#include "promql/engine.h"
+#include "storage/observed_appendable.h"
+
+namespace zw::dashboard {
+
+// Where a client's messages go: the WebSocket session behind it. Thread-safe.
+class StreamSink {
+ public:
+  enum class SendResult { kQueued, kFull, kClosed };
+  virtual ~StreamSink() = default;
+  // Queues one text message unless that would pass the queue's bound (kFull: not queued).
+  virtual SendResult Send(std::shared_ptr<const std::string> text) = 0;
+  // Drops the queued messages not yet being written.
+  virtual void DropPending() = 0;
+  // Bytes queued and not yet written.
+  virtual size_t QueuedBytes() const = 0;
+};
+
+struct StreamOptions {
+  std::chrono::milliseconds expr_interval{1000};
+  std::chrono::milliseconds summary_interval{5000};
+  std::chrono::milliseconds snapshot_interval{2000};
+  // Committed samples waiting for the dispatch thread; beyond this they are dropped.
+  size_t max_pending_samples = 500'000;
+  int64_t default_range_ms = 5 * 60 * 1000;  // history of a new selector subscription
+  size_t max_subscriptions_per_client = 200;
+  int64_t max_steps = 11000;  // per range expression, as query_range
+};
+
+struct StreamStats {
+  std::atomic<uint64_t> clients{0};
+  std::atomic<uint64_t> metric_updates{0};
+  std::atomic<uint64_t> expr_updates{0};
+  std::atomic<uint64_t> expr_evaluations{0};
+  std::atomic<uint64_t> expr_steps_evaluated{0};  // steps over all range evaluations
+  std::atomic<uint64_t> summaries{0};
+  std::atomic<uint64_t> snapshot_switches{0};
+  std::atomic<uint64_t> snapshots{0};
+  std::atomic<uint64_t> dropped_samples{0};  // pending queue overflow
+};
+
+class StreamHub final : public storage::CommitObserver {
+ public:
+  using ClientId = uint64_t;
+
+  // REQUIRES: storage, engine and service outlive the hub. now_ms gives data time.
+  StreamHub(StreamOptions options, storage::Queryable* storage, promql::Engine* engine,
+            DashboardService* service, std::function<int64_t()> now_ms);
+  ~StreamHub() override;  // Stop()
+
+  void Start();
+  // Stops the threads; clients are not closed (the server closes their connections).
+  void Stop();
+
+  ClientId Connect(std::shared_ptr<StreamSink> sink);
+  void Disconnect(ClientId client);
+  // One client → server message (JSON text). Bad messages get an "error" message back.
+  void OnMessage(ClientId client, std::string_view text);
+
+  // CommitObserver.
+  bool Active() const override { return active_.load(std::memory_order_acquire); }
+  bool Interested(storage::SeriesRef ref, const Labels& labels) override;
+  void OnCommit(std::vector<storage::CommittedSample>&& samples) override;
+
+  const StreamStats& stats() const { return stats_; }
+
+ private:
+  struct Client;
+  struct SelectorSub;
+  struct ExprGroup;
+  struct Target {
+    ClientId client;
+    std::string sub_id;
+  };
+  using Targets = std::shared_ptr<const std::vector<Target>>;
+  struct CacheEntry {
+    uint64_t version = 0;
+    Targets targets;  // null: nobody
+  };
+  struct CacheShard {
+    std::mutex mu;
+    std::unordered_map<storage::SeriesRef, CacheEntry> map;
+  };
+  static constexpr size_t kShards = 64;
+  static constexpr size_t kMaxCachePerShard = 1 << 16;
+
+  void SendError(const std::shared_ptr<StreamSink>& sink, const std::string* id,
+                 std::string_view message);
+  void SubscribeSelector(ClientId client, const std::string& id, std::string_view selector,
+                         int64_t range_ms);
+  void SubscribeExpr(ClientId client, const std::string& id, std::string_view expr,
+                     int64_t range_ms, int64_t step_ms);
+  // REQUIRES: mu_ held exclusively.
+  void UnsubscribeLocked(Client& c, const std::string& id);
+  void BumpVersionLocked();
+  void UpdateActiveLocked();
+
+  Targets Resolve(storage::SeriesRef ref, const Labels& labels);
+  // Sends to a live client; a full queue switches it to snapshot mode.
+  void SendLive(Client& c, std::shared_ptr<const std::string> msg);
+  void EnterSnapshot(Client& c);
+
+  void DispatchLoop();
+  void DispatchSamples(std::vector<storage::CommittedSample> samples);
+  // The history message of a selector subscription (its last range_ms before now).
+  std::string SelectorHistory(const std::string& id, const Matchers& matchers, int64_t range_ms);
+  void SnapshotRound();
+
+  void EvalLoop();
+  // Evaluates a group (incrementally when it can); true if its result changed.
+  bool Evaluate(ExprGroup& g, int64_t now, std::string* error);
+  void SendExprResult(ExprGroup& g, ClientId only = 0);
+  void Summary();
+
+  const StreamOptions options_;
+  storage::Queryable* const storage_;
+  promql::Engine* const engine_;
+  DashboardService* const service_;
+  const std::function<int64_t()> now_ms_;
+  StreamStats stats_;
+
+  std::atomic<bool> active_{false};
+  std::atomic<uint64_t> version_{1};
+  std::atomic<bool> data_arrived_{false};
+  std::array<CacheShard, kShards> cache_;
+
+  mutable std::shared_mutex mu_;  // guards clients_, groups_ and what they hold
+  ClientId next_client_ = 1;
+  std::map<ClientId, std::shared_ptr<Client>> clients_;
+  std::map<std::string, std::shared_ptr<ExprGroup>> groups_;  // by expr, range, step
+
+  // Dispatch thread's inbox.
+  std::mutex dispatch_mu_;
+  std::condition_variable dispatch_cv_;
+  std::vector<std::vector<storage::CommittedSample>> pending_;  // guarded by dispatch_mu_
+  size_t pending_samples_ = 0;                                  // dispatch_mu_
+  bool overflowed_ = false;                                     // dispatch_mu_
+  struct HistoryJob {
+    ClientId client;
+    std::string sub_id;
+  };
+  std::deque<HistoryJob> history_jobs_;  // dispatch_mu_
+
+  // Eval thread's inbox.
+  std::mutex eval_mu_;
+  std::condition_variable eval_cv_;
+  struct InitialJob {
+    ClientId client;
+    std::string sub_id;
+    std::shared_ptr<ExprGroup> group;
+  };
+  std::deque<InitialJob> initial_jobs_;  // guarded by eval_mu_
+
+  bool stopping_ = false;  // guarded by both dispatch_mu_ and eval_mu_ (set under each)
+  std::thread dispatch_thread_;
+  std::thread eval_thread_;
+};
+
+}  // namespace zw::dashboard
