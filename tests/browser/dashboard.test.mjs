@@ -1,0 +1,273 @@
+// The dashboard in a real browser (Debian's Chromium, headless, through playwright-core)
+// against the real binary: pages render pushed data, live updates arrive, Explore shows graphs
+// and parse errors where they are, the page reconnects after a restart, and no page logs an
+// error. Screenshots of each page, light and dark, go to $ZW_ARTIFACTS.
+// Run: ZW_BINARY=build/src/cli/zenwatch node tests/browser/dashboard.test.mjs (exit 77: skipped)
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Server, httpRequest, launchBrowser, missingPrerequisite, sleep } from "./lib.mjs";
+
+const why = missingPrerequisite();
+if (why) {
+  console.log(`SKIPPED: ${why}`);
+  process.exit(77);
+}
+
+const artifacts = process.env.ZW_ARTIFACTS || join(tmpdir(), "zw-browser-artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+let server;
+let browser;
+// Network errors the browser itself logs for dashboard endpoints this server lacks (the app
+// falls back to the query API for them); anything else on the console fails the test.
+const tolerated = [];
+
+function streamAvailable(port) {
+  return new Promise((resolve) => {
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path: "/api/v1/stream",
+      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    });
+    req.on("upgrade", (_res, socket) => {
+      socket.destroy();
+      resolve(true);
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(false);
+    });
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
+
+function pushRound(value) {
+  return server.push([
+    { source: "browser-test", domain: "database", type: "timer", name: "query", value: 12.5 + value, labels: { adapter: "sqlite" } },
+    { source: "browser-test", domain: "database", type: "counter", name: "ops", value: 2, labels: { adapter: "sqlite" } },
+    { source: "browser-test", domain: "interfaces", type: "timer", name: "request", value: 40, labels: { endpoint: "/v1/run" } },
+    { source: "browser-test", domain: "neural", type: "counter", name: "inferences", value: 5 },
+  ]);
+}
+
+async function openPage(hash, { colorScheme = "light", width = 1400, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = `${msg.text()} (${msg.location().url})`;
+    if (!tolerated.some((t) => text.includes(t))) errors.push(text);
+  });
+  page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+  await page.addInitScript(() => {
+    window.__draws = [];
+    document.addEventListener("zw:draw", (e) => window.__draws.push({ ...e.detail, at: performance.now() }));
+  });
+  await page.goto(`${server.url}/${hash}`);
+  return { page, context, errors };
+}
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// Waits until a draw shows `value` as the newest point of some series.
+function waitForValue(page, value, timeout = 10000) {
+  return page.waitForFunction((v) => window.__draws.some((d) => d.last.includes(v)), value, { timeout, polling: 50 });
+}
+
+before(async () => {
+  server = await new Server().start();
+  if ((await server.getJson("/api/health")).status === 404) tolerated.push("/api/health", "/api/performance");
+  if (!(await streamAvailable(server.port))) tolerated.push("/api/v1/stream");
+  for (let i = 0; i < 3; i++) {
+    const r = await pushRound(i);
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
+    await sleep(1100);
+  }
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+});
+
+describe("dashboard", () => {
+  test("serves the app with an index that revalidates and immutable assets", async () => {
+    const index = await httpRequest(server.port, "GET", "/");
+    assert.equal(index.status, 200);
+    assert.match(index.headers["content-type"], /text\/html/);
+    assert.equal(index.headers["cache-control"], "no-cache");
+    const js = /\/assets\/[^"]+\.js/.exec(index.body)[0];
+    const asset = await httpRequest(server.port, "GET", js);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers["cache-control"], /immutable/);
+    const again = await httpRequest(server.port, "GET", js, null, { "If-None-Match": asset.headers.etag });
+    assert.equal(again.status, 304);
+  });
+
+  for (const scheme of ["light", "dark"]) {
+    test(`overview renders a card per domain with the pushed data (${scheme})`, async () => {
+      const { page, context, errors } = await openPage("#/overview", { colorScheme: scheme });
+      const card = page.locator('.card[data-domain="database"]');
+      await card.waitFor({ timeout: 15000 });
+      await page.waitForFunction(() => document.querySelector('.card[data-domain="database"]')?.dataset.status === "healthy", null, { timeout: 15000 });
+      for (const d of ["neural", "coordination", "database", "memory", "interfaces"]) {
+        assert.equal(await page.locator(`.card[data-domain="${d}"]`).count(), 1, `card for ${d}`);
+      }
+      const rate = await card.locator(".metric-value").first().textContent();
+      assert.notEqual(rate, "–", "database request rate is shown");
+      const p95 = await card.locator(".metric-value").nth(2).textContent();
+      assert.match(p95, /ms|s/, "database p95 latency is shown");
+      assert.equal(await page.locator('.card[data-domain="memory"]').getAttribute("data-status"), "unknown");
+      assert.notEqual(await page.locator("#total-series").textContent(), "0");
+      await screenshot(page, `overview-${scheme}`);
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+  }
+
+  for (const scheme of ["light", "dark"]) {
+    test(`domain page draws rate, errors and latency charts (${scheme})`, async () => {
+      await pushRound(3);
+      const { page, context, errors } = await openPage("#/domain/database?range=15m", { colorScheme: scheme });
+      await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 3, null, { timeout: 15000 });
+      await page.locator(".top-series table").waitFor({ timeout: 15000 });
+      await page.waitForFunction(() => window.__draws.some((d) => d.chart === "Latency" && d.last.some((v) => v !== null)), null, { timeout: 15000 });
+      await screenshot(page, `domain-${scheme}`);
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+  }
+
+  for (const scheme of ["light", "dark"]) {
+    test(`explore runs a query and shows a graph (${scheme})`, async () => {
+      const { page, context, errors } = await openPage("#/explore?q=database_ops_total&range=15m", { colorScheme: scheme });
+      await page.waitForFunction(() => /^1 series/.test(document.getElementById("result-info")?.textContent ?? ""), null, { timeout: 15000 });
+      assert.equal(await page.locator("#result canvas").count(), 1);
+      await page.waitForFunction(() => window.__draws.some((d) => d.chart === "database_ops_total" && d.last.length === 1));
+      await screenshot(page, `explore-${scheme}`);
+      await page.locator("#tab-table").click();
+      await page.locator(".result-table tbody tr").first().waitFor();
+      assert.match(await page.locator(".result-table").textContent(), /database_ops_total\{adapter="sqlite"/);
+      assert.match(page.url(), /view=table/);
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+  }
+
+  test("explore shows a parse error at the column the server names", async () => {
+    const bad = "rate(database_ops_total[5m]) foo";
+    const api = await server.getJson(`/api/v1/query?query=${encodeURIComponent(bad)}`);
+    assert.equal(api.status, 400);
+    const column = Number(/\b1:(\d+): parse error/.exec(api.body.error)[1]);
+    assert.equal(column, 30, api.body.error);
+    const { page, context, errors } = await openPage("#/explore?range=15m");
+    await page.locator("#query").fill(bad);
+    await page.locator("#query").press("Escape");
+    await page.locator("#query").press("Enter");
+    const box = page.locator("#query-error");
+    await box.waitFor({ state: "visible" });
+    assert.equal(await box.getAttribute("data-column"), String(column));
+    const caret = await box.locator(".caret").textContent();
+    assert.equal(caret.indexOf("^"), column - 1);
+    assert.equal(bad[caret.indexOf("^")], "f");
+    assert.match(await box.textContent(), /parse error/);
+    assert.equal(await page.locator("#query").getAttribute("aria-invalid"), "true");
+    await screenshot(page, "explore-parse-error");
+    // Errors come from the API, which the browser logs as a failed request: not an app error.
+    assert.deepEqual(errors.filter((e) => !e.includes("status of 400")), []);
+    await context.close();
+  });
+
+  test("the editor completes metric names, label names and label values", async () => {
+    const { page, context, errors } = await openPage("#/explore");
+    const input = page.locator("#query");
+    await input.pressSequentially("database_op");
+    await page.locator('#completions li:has-text("database_ops_total")').waitFor();
+    await input.press("ArrowDown");
+    await input.press("Enter");
+    assert.equal(await input.inputValue(), "database_ops_total");
+    await input.pressSequentially("{ada");
+    await page.locator('#completions li:has-text("adapter")').waitFor();
+    await input.press("Tab");
+    await input.pressSequentially('="sq');
+    await page.locator('#completions li:has-text("sqlite")').waitFor();
+    await input.press("Tab");
+    assert.equal(await input.inputValue(), 'database_ops_total{adapter="sqlite"');
+    await input.fill("histogram_qu");
+    await input.dispatchEvent("input");
+    await page.locator('#completions li:has-text("histogram_quantile")').waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a pushed sample appears on a live chart", async () => {
+    await server.push({ source: "browser-test", domain: "database", type: "gauge", name: "live", value: 1 });
+    const q = 'database_live{source="browser-test"}';
+    const { page, context, errors } = await openPage(`#/explore?q=${encodeURIComponent(q)}&range=5m`);
+    await page.waitForFunction(() => /^1 series/.test(document.getElementById("result-info")?.textContent ?? ""), null, { timeout: 15000 });
+    await page.waitForFunction(() => ["live", "polling"].includes(document.getElementById("live-indicator").dataset.state), null, { timeout: 15000 });
+    await sleep(300); // let the subscription's first update land
+    const t0 = Date.now();
+    const r = await server.push({ source: "browser-test", domain: "database", type: "gauge", name: "live", value: 777.25 });
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status}`);
+    await waitForValue(page, 777.25);
+    console.log(`# live: pushed sample drawn ${Date.now() - t0} ms after the push (${await page.locator("#live-indicator").textContent()})`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("status page shows build, runtime, flags, targets and TSDB stats (light and dark)", async () => {
+    for (const scheme of ["light", "dark"]) {
+      const { page, context, errors } = await openPage("#/status", { colorScheme: scheme });
+      for (const id of ["#buildinfo", "#runtimeinfo", "#flags", "#targets", "#tsdb-head"]) await page.locator(id).waitFor({ timeout: 15000 });
+      assert.match(await page.locator("#flags").textContent(), /data-dir/);
+      assert.match(await page.locator("#tsdb-head").textContent(), /numSeries/);
+      await screenshot(page, `status-${scheme}`);
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  });
+
+  test("the theme toggle switches and remembers the theme", async () => {
+    const { page, context, errors } = await openPage("#/overview", { colorScheme: "light" });
+    await page.locator("#theme-toggle").click(); // auto -> light
+    await page.locator("#theme-toggle").click(); // light -> dark
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(13, 17, 23)");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("after a server restart on the same port the page reconnects by itself", async () => {
+    const q = 'database_live{source="browser-test"}';
+    const { page, context, errors } = await openPage(`#/explore?q=${encodeURIComponent(q)}&range=5m`);
+    const state = () => page.evaluate(() => document.getElementById("live-indicator").dataset.state);
+    await page.waitForFunction(() => ["live", "polling"].includes(document.getElementById("live-indicator").dataset.state), null, { timeout: 15000 });
+    const port = server.port;
+    tolerated.push("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_EMPTY_RESPONSE", "WebSocket connection");
+    await server.stop();
+    await page.waitForFunction(() => document.getElementById("live-indicator").dataset.state === "reconnecting", null, { timeout: 15000 });
+    await server.start(port);
+    await page.waitForFunction(() => ["live", "polling"].includes(document.getElementById("live-indicator").dataset.state), null, { timeout: 30000 });
+    tolerated.splice(tolerated.length - 4, 4);
+    const r = await server.push({ source: "browser-test", domain: "database", type: "gauge", name: "live", value: 888.5 });
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status}`);
+    await waitForValue(page, 888.5, 15000);
+    console.log(`# reconnect: indicator back to "${await state()}"`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
