@@ -111,8 +111,45 @@ def wait_idle(server, max_seconds=60, quiet_share=0.02, window=2.0):
         prev = cur
 
 
+def query_set(workload):
+    """The queries whose peak memory is measured: (name, promql), each run as a range query
+    over the whole workload at a 60 s step."""
+    # A plain selector over about 10k series: every series at the 10k size, the one family
+    # of 10 % of them at 100k.
+    plain = ('{__name__=~"bench_.+"}' if workload.n_series <= 10000
+             else "bench_http_requests_total")
+    return [("sum_rate", "sum(rate(bench_http_requests_total[5m]))"),
+            ("count_all", 'count({__name__=~"bench_.+"})'),
+            ("plain_selector", plain)]
+
+
+def measure_queries(srv, workload, log=print):
+    """Runs each query of query_set once on a running server: wall time, the resident
+    memory before it and the peak while it ran (VmHWM, reset before each query)."""
+    out = {}
+    start_s, end_s = workload.start_ms / 1000, workload.end_ms / 1000
+    for name, promql in query_set(workload):
+        rss0 = srv.rss_bytes()
+        exact = srv.reset_peak_rss()
+        t0 = time.time()
+        try:
+            n = len(srv.query_range(promql, start_s, end_s, 60))
+            err = None
+        except RuntimeError as e:
+            n, err = 0, str(e)[:300]
+        secs = time.time() - t0
+        peak = srv.peak_rss_bytes() if exact else None
+        out[name] = {"query": promql, "seconds": round(secs, 3), "series": n, "error": err,
+                     "rss_before": rss0, "peak_rss": peak,
+                     "peak_over_before": peak - rss0 if peak else None}
+        log(f"    {srv.name} {name}: {secs:.2f} s, {n} series, peak RSS "
+            + (f"{peak / 1e6:.0f} MB (+{max(0, peak - rss0) / 1e6:.0f} MB)" if peak else "n/a")
+            + (f", error {err}" if err else ""))
+    return out
+
+
 def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_requests=None,
-               keep_running=False, log=print):
+               keep_running=False, log=print, queries=False):
     """Starts one server, loads the workload, measures it. Returns (result, server); the
     server is stopped unless keep_running."""
     deadline = deadline or time.time() + 3600
@@ -131,7 +168,13 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
             got_series = int(float(srv.query('count({__name__=~"bench_.+"})', end_s)[0]["value"][1]))
         except (RuntimeError, IndexError, KeyError, ValueError) as e:
             got_series = f"query failed: {e}"
+        query_mem = measure_queries(srv, workload, log) if queries else None
         srv.flush()
+        try:
+            compacted = srv.compacted_bytes(workload)
+        except RuntimeError as e:
+            compacted = None
+            log(f"  {kind}: compacted size not measured: {e}")
         result = {
             "server": kind,
             "samples_sent": sent["samples"],
@@ -155,7 +198,17 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
             "rss_bytes_before": rss0,
             "rss_bytes_per_series": round((rss - rss0) / workload.n_series, 1),
             "series_found": got_series,
+            # Long-term format only (blocks / merged parts, no WAL), see Server.compacted_bytes.
+            "compacted_bytes": compacted,
+            "compacted_bytes_per_sample": round(compacted / max(1, sent["samples"]), 3)
+            if compacted else None,
         }
+        if query_mem:
+            result["queries"] = query_mem
+            for name, q in query_mem.items():
+                result[f"query_{name}_peak_over_rss"] = q["peak_over_before"]
+                result[f"query_{name}_peak_rss"] = q["peak_rss"]
+                result[f"query_{name}_s"] = q["seconds"]
         if keep_running:
             return result, srv
         srv.stop()  # graceful: each flushes what it holds (WAL, parts, head)
@@ -169,7 +222,8 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
         result["disk_by_top_dir"] = files
         log(f"  {kind}: {result['samples_per_s']:,} samples/s, "
             f"{result['cpu_s_per_m_samples']} CPU-s/M samples, RSS {rss / 1e6:.0f} MB, "
-            f"disk {result['disk_bytes_after_stop'] / 1e6:.1f} MB, errors {sent['errors']}"
+            f"disk {result['disk_bytes_after_stop'] / 1e6:.1f} MB, compacted "
+            f"{result['compacted_bytes_per_sample']} B/sample, errors {sent['errors']}"
             + (f" ({sent['first_error']})" if sent["first_error"] else ""))
         return result, None
     finally:
@@ -205,9 +259,15 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the series count (e.g. 0.1 for a quick run)")
     ap.add_argument("--hours", type=float, help="override the hours of data")
+    ap.add_argument("--end-ms", type=int,
+                    help="the data's end (ms since the epoch; default: the last whole hour "
+                         "but one), e.g. to reuse a workload generated earlier")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--servers", default="zenwatch,victoriametrics,prometheus")
     ap.add_argument("--zenwatch", default=os.environ.get("ZW_BINARY", ""))
+    ap.add_argument("--zenwatch-baseline", default=os.environ.get("ZW_BASELINE_BINARY", ""),
+                    help="a second zenwatch binary (e.g. built before a change), measured as "
+                         "server zenwatch_baseline when --servers names it")
     ap.add_argument("--victoria-metrics", default="/usr/bin/victoria-metrics")
     ap.add_argument("--prometheus", default="/usr/bin/prometheus")
     ap.add_argument("--shards", type=int, default=4, help="sender connections")
@@ -215,11 +275,16 @@ def main():
     ap.add_argument("--sender-core", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=3600, help="whole-run limit, seconds")
     ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--queries", action="store_true",
+                    help="after ingest, measure peak memory and time of range queries over "
+                         "the whole workload (see query_set)")
     args = ap.parse_args()
 
     pin_self(args.sender_core)
     hard_deadline = time.time() + args.timeout
     binaries = {"zenwatch": os.path.abspath(args.zenwatch) if args.zenwatch else None,
+                "zenwatch_baseline": os.path.abspath(args.zenwatch_baseline or args.zenwatch)
+                if (args.zenwatch_baseline or args.zenwatch) else None,
                 "victoriametrics": args.victoria_metrics, "prometheus": args.prometheus}
 
     def on_signal(signum, _):
@@ -233,7 +298,7 @@ def main():
         for size in args.size or ["10k"]:
             n, hours = SIZES[size]
             n = max(100, int(n * args.scale))
-            w = Workload(n, args.hours or hours, shards=args.shards)
+            w = Workload(n, args.hours or hours, shards=args.shards, end_ms=args.end_ms)
             print(f"== {size}: {n} series x {w.hours} h = {w.total_samples:,} samples")
             w.prepare()
             reqs = [w.shard_requests(i) for i in range(w.shards)]
@@ -245,14 +310,19 @@ def main():
                         break
                     print(f"  run {run + 1}/{args.runs}: {kind}")
                     result, _ = ingest_one(kind, w, binaries.get(kind), args.server_core,
-                                           hard_deadline, reqs)
+                                           hard_deadline, reqs, queries=args.queries)
                     runs[kind].append(result)
             summary = {}
             for kind, rs in runs.items():
                 summary[kind] = {k: median_of(rs, k) for k in (
                     "samples_per_s", "cpu_s_per_m_samples", "cpu_s_per_m_samples_incl_background",
                     "samples_per_cpu_s", "core_utilisation", "rss_bytes", "rss_bytes_per_series",
-                    "disk_bytes_after_stop", "disk_bytes_per_sample")}
+                    "disk_bytes_after_stop", "disk_bytes_per_sample", "compacted_bytes",
+                    "compacted_bytes_per_sample")}
+                for name, _ in query_set(w) if args.queries else []:
+                    for key in (f"query_{name}_peak_over_rss", f"query_{name}_peak_rss",
+                                f"query_{name}_s"):
+                        summary[kind][key] = median_of(rs, key)
                 summary[kind]["runs"] = len(rs)
                 summary[kind]["errors"] = sum(r["errors"] for r in rs)
             zw, vm = summary.get("zenwatch"), summary.get("victoriametrics")

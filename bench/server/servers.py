@@ -110,12 +110,55 @@ class Server:
     def disk_bytes(self):
         return dir_bytes(self.data_dir)
 
+    def compacted_bytes(self, workload):
+        """Bytes on disk of everything ingested once it is all in the server's long-term
+        format (blocks, parts), without write-ahead logs; None where the server has no way
+        to get there on demand."""
+        return None
+
+    def snapshot_bytes(self):
+        """Size of a snapshot that includes the head, written as a block: the blocks already
+        on disk (hard links, counted once) plus the head's samples in block form. The
+        snapshot is removed afterwards so it does not count in disk_bytes."""
+        status, body = http("POST", self.url("/api/v1/admin/tsdb/snapshot"), b"", timeout=600)
+        if status != 200:
+            raise RuntimeError(f"{self.name}: snapshot: {status} {body[:300]!r}")
+        path = os.path.join(self.data_dir, "snapshots", json.loads(body)["data"]["name"])
+        size = dir_bytes(path)
+        shutil.rmtree(path, ignore_errors=True)
+        return size
+
     def query(self, promql, at_s):
         status, body = http("GET", self.url("/api/v1/query?" + urllib.parse.urlencode(
             {"query": promql, "time": f"{at_s:.3f}"})))
         if status != 200:
             raise RuntimeError(f"{self.name}: query {promql}: {status} {body[:300]!r}")
         return json.loads(body)["data"]["result"]
+
+    def query_range(self, promql, start_s, end_s, step_s):
+        status, body = http("GET", self.url("/api/v1/query_range?" + urllib.parse.urlencode(
+            {"query": promql, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}",
+             "step": f"{step_s:g}"})), timeout=600)
+        if status != 200:
+            raise RuntimeError(f"{self.name}: query_range {promql}: {status} {body[:300]!r}")
+        return json.loads(body)["data"]["result"]
+
+    def peak_rss_bytes(self):
+        """VmHWM: the most resident memory since start or since reset_peak_rss()."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def reset_peak_rss(self):
+        """Resets VmHWM to the current RSS (Linux >= 4.0); False where not permitted."""
+        try:
+            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+                f.write("5")
+            return True
+        except OSError:
+            return False
 
     def stop(self, grace=60):
         if self.proc and self.proc.poll() is None:
@@ -140,6 +183,7 @@ class Zenwatch(Server):
     name = "zenwatch"
     default_binary = os.environ.get("ZW_BINARY", "")
     ready_path = "/-/ready"
+    args_env = "ZW_BENCH_ARGS"
 
     def command(self):
         if not self.binary or not os.path.exists(self.binary):
@@ -150,8 +194,14 @@ class Zenwatch(Server):
             f.write("scrape_configs:\n  - job_name: zenwatch\n    static_configs: []\n")
         # ZW_BENCH_ARGS adds flags, e.g. "--tsdb.block-ranges 30m,90m,3h --ooo.window 10m" so
         # that a 3 h workload is cut into blocks and compacted within the run.
+        # The admin API is on for compacted_bytes' snapshot.
         return [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
-                self.data_dir, "--config", cfg] + shlex.split(os.environ.get("ZW_BENCH_ARGS", ""))
+                self.data_dir, "--config", cfg, "--web.enable-admin-api"] + shlex.split(
+                    os.environ.get(self.args_env, ""))
+
+    def compacted_bytes(self, workload):
+        # The compacted blocks plus the head written as one more block.
+        return self.snapshot_bytes()
 
 
 class VictoriaMetrics(Server):
@@ -166,6 +216,19 @@ class VictoriaMetrics(Server):
     def flush(self):
         http("GET", self.url("/internal/force_flush"))
 
+    def compacted_bytes(self, workload):
+        # Everything flushed to parts, then each monthly partition the data touches merged
+        # (the call returns when the merge is done); the whole data dir, index included.
+        self.flush()
+        months = sorted({time.strftime("%Y_%m", time.gmtime(ms / 1000))
+                         for ms in (workload.start_ms, workload.end_ms)})
+        for m in months:
+            status, body = http("GET", self.url(f"/internal/force_merge?partition_prefix={m}"),
+                                timeout=600)
+            if status != 200:
+                raise RuntimeError(f"{self.name}: force_merge {m}: {status} {body[:300]!r}")
+        return dir_bytes(self.data_dir)
+
 
 class Prometheus(Server):
     name = "prometheus"
@@ -178,10 +241,24 @@ class Prometheus(Server):
             f.write("global:\n  scrape_interval: 1m\n")  # no scrape jobs
         return [self.binary, "--config.file", cfg, "--storage.tsdb.path", self.data_dir,
                 "--web.listen-address", f"127.0.0.1:{self.port}",
-                "--web.enable-remote-write-receiver", "--log.level", "warn"]
+                "--web.enable-remote-write-receiver", "--web.enable-admin-api",
+                "--log.level", "warn"]
+
+    def compacted_bytes(self, workload):
+        # Its blocks plus the head written as a block, as for zenwatch.
+        return self.snapshot_bytes()
 
 
-SERVERS = {"zenwatch": Zenwatch, "victoriametrics": VictoriaMetrics, "prometheus": Prometheus}
+class ZenwatchBaseline(Zenwatch):
+    """A second zenwatch measured in the same run: another binary (e.g. one built before a
+    change; default: the same one) and/or other flags (ZW_BASELINE_ARGS)."""
+    name = "zenwatch_baseline"
+    default_binary = os.environ.get("ZW_BASELINE_BINARY", "")
+    args_env = "ZW_BASELINE_ARGS"
+
+
+SERVERS = {"zenwatch": Zenwatch, "zenwatch_baseline": ZenwatchBaseline,
+           "victoriametrics": VictoriaMetrics, "prometheus": Prometheus}
 
 
 def stop_all():

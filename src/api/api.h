@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "api/router.h"
+#include "dashboard/health.h"
+#include "dashboard/stream_hub.h"
 #include "ingest/push.h"
 #include "promql/engine.h"
 #include "scrape/scrape_manager.h"
@@ -60,6 +62,16 @@ void RegisterAdminApi(Router& router, const ApiContext& ctx);
 void RegisterMetricsView(Router& router, const ApiContext& ctx);
 // POST /api/v1/write: Prometheus remote_write 1.0 into ctx.storage (write_api.cc).
 void RegisterWriteApi(Router& router, const ApiContext& ctx);
+// POST /v1/metrics and /api/v1/otlp/v1/metrics: OTLP/HTTP metrics into ctx.storage (otlp_api.cc).
+void RegisterOtlpApi(Router& router, const ApiContext& ctx);
+
+// GET /api/health, GET /api/performance and the WebSocket /api/v1/stream: the dashboard's
+// API (dashboard_api.cc, docs/dashboard_api.md).
+void RegisterDashboardApi(Router& router, dashboard::DashboardService* service,
+                          dashboard::StreamHub* hub);
+// The optional max_points parameter of query_range and /api/performance: 0 when absent;
+// InvalidArgument unless a positive integer.
+Result<size_t> MaxPointsParam(const HttpRequest& req);
 
 // A JSON success envelope around already-serialised `data`: {"status":"success","data":...}.
 HttpResponse SuccessResponse(std::string_view data_json);

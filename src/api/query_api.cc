@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/params.h"
 #include "core/time.h"
+#include "dashboard/reduce.h"
 #include "promql/ast.h"
 #include "promql/parser.h"
 
@@ -246,8 +247,11 @@ HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
   }
   auto control = Control(req);
   if (!control.ok()) return StatusResponse(control.status());
+  auto max_points = MaxPointsParam(req);
+  if (!max_points.ok()) return StatusResponse(max_points.status());
   auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step, *control);
   if (!r.ok()) return EvalError(req, query, r.status());
+  dashboard::ReduceMatrix(std::get<promql::Matrix>(r->value), *max_points);  // 0: unchanged
   return QueryResponse(*r, WantStats(req));
 }
 

@@ -21,7 +21,7 @@ Result<std::string> LoadConfigFile(const std::string& path) {
     }
     for (const auto& kv : root) {
       std::string section = kv.first.as<std::string>();
-      if (section != "global" && section != "scrape_configs") {
+      if (section != "global" && section != "scrape_configs" && section != "dashboard") {
         spdlog::warn("config {}: section \"{}\" is not used by this version", path, section);
       }
     }

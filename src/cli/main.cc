@@ -79,6 +79,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_flag("--web.enable-admin-api", opts.enable_admin_api,
                   "Enable the snapshot, delete_series and clean_tombstones endpoints");
+  serve
+      ->add_option("--statsd.listen", opts.statsd_listen,
+                   "UDP host:port to receive StatsD/DogStatsD lines on (e.g. 127.0.0.1:8125); "
+                   "empty: off")
+      ->capture_default_str();
+  serve
+      ->add_option("--statsd.flush-interval", opts.statsd_flush_interval,
+                   "How often aggregated StatsD metrics are written to storage")
+      ->capture_default_str();
+  serve
+      ->add_option("--statsd.max-series", opts.statsd_max_series,
+                   "Most distinct StatsD series kept; lines for more are dropped and counted")
+      ->capture_default_str();
+  serve
+      ->add_option("--statsd.expire-after", opts.statsd_expire_after,
+                   "A StatsD series without lines for this long ends (staleness marker); 0: "
+                   "never")
+      ->capture_default_str();
   serve->add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();

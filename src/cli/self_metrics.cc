@@ -61,6 +61,86 @@ void SelfMetrics::AddStorage(const tsdb::DB* db) {
   Counter("zenwatch_head_truncations_total", "Head truncations.", &hs.truncations);
 }
 
+void SelfMetrics::AddStatsd(const ingest::StatsdStats& s) {
+  Counter("zenwatch_statsd_packets_total", "StatsD UDP packets received.", &s.packets);
+  Counter("zenwatch_statsd_lines_total", "StatsD metric lines accepted.", &s.lines);
+  Counter("zenwatch_statsd_bad_lines_total",
+          "StatsD lines rejected: malformed, or conflicting with the type of their series.",
+          &s.bad_lines);
+  Counter("zenwatch_statsd_ignored_lines_total",
+          "DogStatsD events and service checks received and ignored.", &s.ignored_lines);
+  Counter("zenwatch_statsd_dropped_lines_total",
+          "StatsD lines dropped over the series or set-value limits.", &s.dropped_lines);
+  Counter("zenwatch_statsd_flushes_total", "StatsD aggregation flushes into storage.",
+          &s.flushes);
+  Counter("zenwatch_statsd_flush_failures_total", "StatsD flushes whose commit failed.",
+          &s.flush_failures);
+  Counter("zenwatch_statsd_samples_total", "Samples written by StatsD flushes.", &s.samples);
+  Counter("zenwatch_statsd_expired_series_total",
+          "StatsD series forgotten after --statsd.expire-after without updates.",
+          &s.expired_series);
+}
+
+void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
+  using Get = double (*)(const remote::QueueStats&, const remote::WatcherStats&);
+  auto add = [&](std::string_view name, std::string_view help, zenwatch::MetricType type, Get get) {
+    registry_.AddCollector(name, help, type, [rs, get](std::vector<zenwatch::Sample>& out) {
+      rs->ForEach([&](const remote::RemoteWriteConfig& c, const remote::QueueStats& q,
+                      const remote::WatcherStats& w) {
+        out.push_back({{{"remote_name", c.RemoteName()}, {"url", c.url}}, get(q, w)});
+      });
+    });
+  };
+  using T = zenwatch::MetricType;
+  add("zenwatch_remote_storage_samples_total", "Samples acknowledged by the remote (2xx).",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_sent.load()); });
+  add("zenwatch_remote_storage_samples_failed_total",
+      "Samples the remote refused for good (4xx other than a retried 429); not retried.",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_failed.load()); });
+  add("zenwatch_remote_storage_samples_retried_total",
+      "Samples in requests that failed recoverably (network, 5xx, 429) and were retried.",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_retried.load()); });
+  add("zenwatch_remote_storage_samples_dropped_total", "Samples dropped by write_relabel_configs.",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_dropped.load()); });
+  add("zenwatch_remote_storage_samples_unknown_series_total",
+      "Samples read from the WAL whose series record was never seen (not sent).", T::kCounter,
+      [](const auto& q, const auto&) { return double(q.samples_unknown_series.load()); });
+  add("zenwatch_remote_storage_samples_in_total", "Samples read from the WAL into the queue.",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_in.load()); });
+  add("zenwatch_remote_storage_samples_pending", "Samples queued or in flight, not acknowledged.",
+      T::kGauge, [](const auto& q, const auto&) { return double(q.samples_pending.load()); });
+  add("zenwatch_remote_storage_bytes_total",
+      "Compressed request bytes acknowledged by the remote.", T::kCounter,
+      [](const auto& q, const auto&) { return double(q.bytes_sent.load()); });
+  add("zenwatch_remote_storage_requests_failed_total",
+      "Requests that got no 2xx (each attempt counts).", T::kCounter,
+      [](const auto& q, const auto&) { return double(q.requests_failed.load()); });
+  add("zenwatch_remote_storage_highest_timestamp_in_seconds",
+      "Newest sample timestamp read from the WAL for this remote.", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.highest_read_ms.load()) / 1000; });
+  add("zenwatch_remote_storage_queue_highest_sent_timestamp_seconds",
+      "Newest sample timestamp the remote acknowledged.", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.highest_sent_ms.load()) / 1000; });
+  add("zenwatch_remote_storage_lag_seconds",
+      "Newest timestamp read from the WAL minus newest acknowledged (0 when caught up).",
+      T::kGauge, [](const auto& q, const auto&) {
+        const int64_t read = q.highest_read_ms.load(), sent = q.highest_sent_ms.load();
+        return read > sent ? double(read - sent) / 1000 : 0.0;
+      });
+  add("zenwatch_remote_storage_shards", "Shards sending in parallel.", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.shards.load()); });
+  add("zenwatch_remote_storage_series", "Series the queue knows by WAL reference.", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.series.load()); });
+  add("zenwatch_remote_storage_wal_segment", "WAL segment the watcher is reading.", T::kGauge,
+      [](const auto&, const auto& w) { return double(w.segment.load()); });
+  add("zenwatch_remote_storage_wal_segments_skipped_total",
+      "WAL segments deleted by a checkpoint before they were read (their samples are lost).",
+      T::kCounter, [](const auto&, const auto& w) { return double(w.segments_skipped.load()); });
+  add("zenwatch_remote_storage_wal_corruptions_total",
+      "Damaged WAL places the watcher skipped.", T::kCounter,
+      [](const auto&, const auto& w) { return double(w.corruptions.load()); });
+}
+
 SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push) {
   const tsdb::HeadStats& hs = head->stats();
   Counter("zenwatch_samples_ingested_total", "Samples committed to the head.",

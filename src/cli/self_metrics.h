@@ -10,6 +10,8 @@
 #include <string_view>
 
 #include "ingest/push.h"
+#include "ingest/statsd.h"
+#include "remote/remote_storage.h"
 #include "tsdb/db.h"
 #include "tsdb/head.h"
 #include "zenwatch/registry.h"
@@ -22,6 +24,11 @@ class SelfMetrics {
 
   // Compaction, retention and out-of-order counters of the database.
   void AddStorage(const tsdb::DB* db);
+  // The StatsD listener's packet, line and flush counters.
+  void AddStatsd(const ingest::StatsdStats& stats);
+  // The remote_write queues (zenwatch_remote_storage_*{remote_name, url}); `rs` must outlive
+  // this object.
+  void AddRemoteWrite(const remote::RemoteStorage* rs);
 
   std::string Exposition() const { return registry_.ExpositionText(); }
   std::string ExpositionOpenMetrics() const {

@@ -15,11 +15,20 @@
 #include "cli/config.h"
 #include "cli/self_metrics.h"
 #include "core/time.h"
+#include "dashboard/config.h"
+#include "dashboard/health.h"
+#include "dashboard/stream_hub.h"
 #include "ingest/push.h"
+#include "ingest/statsd.h"
+#include "ingest/statsd_listener.h"
 #include "promql/engine.h"
+#include "remote/config.h"
+#include "remote/remote_storage.h"
 #include "scrape/config.h"
 #include "scrape/scrape_manager.h"
+#include "storage/observed_appendable.h"
 #include "tsdb/db.h"
+#include "webui/webui.h"
 
 namespace zw::cli {
 namespace {
@@ -148,6 +157,19 @@ Status Serve(const ServeOptions& o) {
   }
   if (o.query_max_concurrency == 0)
     return Status::InvalidArgument("--query.max-concurrency must be positive");
+  auto statsd_flush = ParseDurationMs(o.statsd_flush_interval);
+  if (!statsd_flush.ok() || *statsd_flush <= 0) {
+    return Status::InvalidArgument("--statsd.flush-interval \"" + o.statsd_flush_interval +
+                                   "\": expected a positive duration like 10s");
+  }
+  auto statsd_expire = NonNegativeDuration("--statsd.expire-after", o.statsd_expire_after);
+  if (!statsd_expire.ok()) return statsd_expire.status();
+  if (o.statsd_max_series == 0)
+    return Status::InvalidArgument("--statsd.max-series must be positive");
+  if (!o.statsd_listen.empty()) {
+    auto a = ingest::ParseStatsdAddress(o.statsd_listen);
+    if (!a.ok()) return a.status();
+  }
   std::string config_yaml;
   if (!o.config_file.empty()) {
     auto text = LoadConfigFile(o.config_file);
@@ -158,6 +180,16 @@ Status Serve(const ServeOptions& o) {
   if (!scrape_config.ok()) {
     return Status::InvalidArgument("--config " + o.config_file + ": " +
                                    scrape_config.status().message());
+  }
+  auto remote_write_config = remote::ParseRemoteWriteConfigs(config_yaml);
+  if (!remote_write_config.ok()) {
+    return Status::InvalidArgument("--config " + o.config_file + ": " +
+                                   remote_write_config.status().message());
+  }
+  auto dashboard_config = dashboard::ParseDashboardConfig(config_yaml);
+  if (!dashboard_config.ok()) {
+    return Status::InvalidArgument("--config " + o.config_file + ": " +
+                                   dashboard_config.status().message());
   }
 
   // Signals are taken synchronously by this thread; every thread started from here on
@@ -187,14 +219,6 @@ Status Serve(const ServeOptions& o) {
   tsdb::DB* db = opened->get();
   tsdb::Head* head_ptr = &db->head();
 
-  ingest::PushIngester push(db);
-  SelfMetrics self(head_ptr, &push);
-  self.AddStorage(db);
-  self_ptr.store(&self, std::memory_order_release);
-  std::atomic<bool> ready{false};
-
-  scrape::ScrapeManager scraper(db);
-
   promql::EngineOptions eo;
   eo.lookback_ms = *lookback;
   eo.max_samples = o.query_max_samples;
@@ -202,10 +226,52 @@ Status Serve(const ServeOptions& o) {
   eo.max_concurrency = o.query_max_concurrency;
   promql::Engine engine(eo);
 
+  // The dashboard: health figures, and the live stream told of every commit by the storage
+  // decorator that the ingest paths append through.
+  dashboard::DashboardService dash(
+      std::move(*dashboard_config),
+      {.storage = db,
+       .engine = &engine,
+       .now_ms = [] { return NowMs(); },
+       .active_series = [head_ptr] { return static_cast<uint64_t>(head_ptr->NumSeries()); },
+       .samples_appended = [head_ptr] { return head_ptr->stats().samples_appended.load(); },
+       .firing_alerts = nullptr});
+  dashboard::StreamHub stream_hub({}, db, &engine, &dash, [] { return NowMs(); });
+  storage::ObservedStorage observed(db, &stream_hub);
+  stream_hub.Start();
+
+  ingest::PushIngester push(&observed);
+  SelfMetrics self(head_ptr, &push);
+  self.AddStorage(db);
+  self_ptr.store(&self, std::memory_order_release);
+  // The remote_write sender tails the WAL. It starts before anything is ingested, so that a
+  // remote without saved progress misses nothing of this run.
+  remote::RemoteStorage remote_write(
+      {.data_dir = o.data_dir,
+       .wal_dir = head_ptr->wal() ? head_ptr->wal()->dir() : o.data_dir + "/wal"});
+  if (Status st = remote_write.ApplyConfig(*remote_write_config); !st.ok()) {
+    remote_write.Stop();
+    stream_hub.Stop();
+    (void)db->Close();
+    return st;
+  }
+  self.AddRemoteWrite(&remote_write);
+  std::atomic<bool> ready{false};
+
+  scrape::ScrapeManager scraper(&observed);
+
+  // StatsD appends through `observed` too; its UDP socket opens once HTTP is up.
+  ingest::StatsdOptions statsd_opts;
+  statsd_opts.max_series = o.statsd_max_series;
+  statsd_opts.expire_after_ms = *statsd_expire;
+  ingest::StatsdAggregator statsd(&observed, statsd_opts);
+  std::unique_ptr<ingest::StatsdListener> statsd_listener;
+  if (!o.statsd_listen.empty()) self.AddStatsd(statsd.stats());
+
   api::ApiContext ctx;
   ctx.engine = &engine;
   ctx.targets = [&scraper] { return scraper.Targets(); };
-  ctx.storage = db;
+  ctx.storage = &observed;  // queries pass through; appends (push, write, OTLP) are observed
   ctx.db = db;
   ctx.admin_enabled = o.enable_admin_api;
   ctx.snapshot_dir = o.data_dir + "/snapshots";
@@ -232,7 +298,11 @@ Status Serve(const ServeOptions& o) {
                {"downsample.after", o.downsample_after},
                {"ooo.window", o.ooo_window},
                {"tsdb.block-ranges", o.block_ranges},
-               {"web.enable-admin-api", o.enable_admin_api ? "true" : "false"}};
+               {"web.enable-admin-api", o.enable_admin_api ? "true" : "false"},
+               {"statsd.listen", o.statsd_listen},
+               {"statsd.flush-interval", o.statsd_flush_interval},
+               {"statsd.max-series", std::to_string(o.statsd_max_series)},
+               {"statsd.expire-after", o.statsd_expire_after}};
   ctx.config_yaml = config_yaml;
   ctx.start_time_ms = NowMs();
   const tsdb::Head* h = head_ptr;
@@ -241,9 +311,12 @@ Status Serve(const ServeOptions& o) {
   api::RegisterStorageApi(*router, ctx);
   api::RegisterMetricsView(*router, ctx);
   api::RegisterWriteApi(*router, ctx);
+  api::RegisterOtlpApi(*router, ctx);
   api::RegisterStatusApi(*router, ctx);
   api::RegisterQueryApi(*router, ctx);
   api::RegisterAdminApi(*router, ctx);
+  api::RegisterDashboardApi(*router, &dash, &stream_hub);
+  webui::RegisterWebUi(*router);
   // Re-reads --config and applies its scrape section; set once the server listens.
   std::function<Status()> reload;
   std::mutex reload_mu;
@@ -271,6 +344,22 @@ Status Serve(const ServeOptions& o) {
     (void)db->Close();
     return port.status();
   }
+  if (!o.statsd_listen.empty()) {
+    ingest::StatsdListenerOptions lo;
+    lo.address = o.statsd_listen;
+    lo.flush_interval_ms = *statsd_flush;
+    auto started = ingest::StatsdListener::Start(lo, &statsd);
+    if (!started.ok()) {
+      server.Stop(std::chrono::seconds(10));
+      scraper.Stop();
+      stream_hub.Stop();
+      (void)db->Close();
+      return started.status();
+    }
+    statsd_listener = std::move(started).value();
+    spdlog::info("statsd listening on udp://{}:{} (flush every {})", statsd_listener->host(),
+                 statsd_listener->port(), o.statsd_flush_interval);
+  }
   // zenwatch scrapes itself unless the configuration has its own "zenwatch" job.
   bool has_self = false;
   for (const auto& job : scrape_config->scrape_configs)
@@ -285,14 +374,23 @@ Status Serve(const ServeOptions& o) {
     std::string self_address =
         (listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first) + ":" + std::to_string(*port);
     std::lock_guard lock(reload_mu);
-    reload = [&o, &scraper, self_address]() -> Status {
+    reload = [&o, &scraper, &remote_write, self_address]() -> Status {
       auto next = LoadScrapeConfig(o.config_file, self_address);
       if (!next.ok()) {
         spdlog::error("reload rejected, the running configuration stays: {}",
                       next.status().message());
         return next.status();
       }
+      auto text = LoadConfigFile(o.config_file);
+      auto rw = text.ok() ? remote::ParseRemoteWriteConfigs(*text)
+                          : Result<std::vector<remote::RemoteWriteConfig>>(text.status());
+      if (!rw.ok()) {
+        spdlog::error("reload rejected, the running configuration stays: {}",
+                      rw.status().message());
+        return rw.status();
+      }
       scraper.ApplyConfig(*next);
+      if (Status st = remote_write.ApplyConfig(*rw); !st.ok()) return st;
       spdlog::info("configuration reloaded from {}", o.config_file);
       return Status::Ok();
     };
@@ -309,6 +407,9 @@ Status Serve(const ServeOptions& o) {
   ready = false;
   scraper.Stop();
   server.Stop(std::chrono::seconds(10));
+  if (statsd_listener) statsd_listener->Stop();  // flushes once more
+  stream_hub.Stop();
+  remote_write.Stop();  // sends what it can within its flush deadline, saves progress
   Status st = db->Close();
   if (!st.ok()) return st;
   spdlog::info("WAL flushed; bye");

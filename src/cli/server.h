@@ -28,6 +28,11 @@ struct ServeOptions {
   std::string block_ranges = "2h,6h,24h";
   bool enable_admin_api = false;
   uint64_t query_max_concurrency = 20;
+  // StatsD over UDP (docs/statsd.md); an empty address leaves it off.
+  std::string statsd_listen;
+  std::string statsd_flush_interval = "10s";
+  uint64_t statsd_max_series = 100000;
+  std::string statsd_expire_after = "1h";  // 0: never
 };
 
 Status Serve(const ServeOptions& options);

@@ -1,5 +1,7 @@
 #include "core/labels.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "core/symbols.h"
@@ -50,6 +52,54 @@ TEST(Labels, HashForAndWithout) {
   EXPECT_EQ(l.HashFor({"a"}), other.HashFor({"a"}));
   EXPECT_NE(l.HashFor({"a", "b"}), other.HashFor({"a", "b"}));
   EXPECT_EQ(l.HashWithout({"b"}), other.HashWithout({"b"}));  // __name__ always dropped
+}
+
+TEST(Labels, CopiesShareOneBlock) {
+  Labels a{{"__name__", "up"}, {"job", "x"}};
+  Labels b = a;
+  EXPECT_EQ(&a[0], &b[0]);
+  EXPECT_EQ(a.BlockBytes(), b.BlockBytes());
+  Labels c = std::move(b);
+  EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_EQ(&a[0], &c[0]);
+  a = Labels{};
+  EXPECT_EQ(c.MetricName(), "up");
+  EXPECT_EQ(c.size(), 2u);
+}
+
+TEST(Labels, EmptyIsConsistent) {
+  Labels e;
+  EXPECT_EQ(e.Hash(), Labels::FromPairs({}).Hash());
+  EXPECT_EQ(e.Hash(), (Labels{{"a", ""}}).Hash());
+  EXPECT_EQ(e, Labels::FromSortedInterned({}));
+  EXPECT_EQ(e.BlockBytes(), 0u);
+  EXPECT_EQ(e.begin(), e.end());
+  EXPECT_NE(e, (Labels{{"a", "1"}}));
+  EXPECT_EQ(e.Get("a"), "");
+}
+
+TEST(Labels, EqualContentInSeparateBlocksIsEqual) {
+  Labels a = Labels::FromPairs({{"a", "1"}, {"b", "2"}});
+  Labels b = Labels::FromPairs({{"b", "2"}, {"a", "1"}});
+  EXPECT_NE(&a[0], &b[0]);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, (Labels{{"a", "1"}}));
+}
+
+TEST(Labels, CopiesAcrossThreads) {
+  Labels base{{"__name__", "m"}, {"k", "v"}};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([base] {
+      for (int i = 0; i < 10000; ++i) {
+        Labels copy = base;
+        Labels moved = std::move(copy);
+        ASSERT_EQ(moved.Get("k"), "v");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(base.Get("k"), "v");
 }
 
 TEST(LabelsBuilder, SetDelBuild) {
