@@ -59,6 +59,9 @@ struct MatrixCall {
 
 class Evaluator;
 
+// Aggregations StepAggregate computes (those without a parameter or a per-step heap).
+bool IsSteppedAggregation(AggregateOp op);
+
 // The implementation table (funcs.cc): one entry per signature in functions.h.
 struct FunctionImpl {
   std::string_view name;
@@ -157,6 +160,9 @@ class Evaluator {
   Stepped StreamSelector(const VectorSelector& vs);
   Stepped StreamMatrixCall(const Call& c, size_t matrix_arg);
   Stepped StepByStep(const Expr& e, const std::vector<const Expr*>& operands);
+  // sum, avg, count, group, min, max, stddev, stdvar over stepped input, without building a
+  // vector per step (aggregate.cc).
+  Stepped StepAggregate(const AggregateExpr& a);
   void Hold(uint64_t n);
   void Unhold(uint64_t n) { held_ -= n; }
 

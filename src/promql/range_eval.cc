@@ -114,6 +114,7 @@ Stepped Evaluator::RangeEval(const Expr& e) {
       break;
     case ExprKind::kAggregate: {
       const auto& a = e.As<AggregateExpr>();
+      if (IsSteppedAggregation(a.op)) return StepAggregate(a);
       if (a.param) operand(*a.param);
       operand(*a.expr);
       break;
