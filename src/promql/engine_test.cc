@@ -481,9 +481,9 @@ TEST_F(EngineLimitsTest, RangeQueriesReadOnlyTheWindowsTheirStepsNeed) {
 TEST_F(EngineLimitsTest, RangeAggregationsEqualTheirInstantEvaluations) {
   // The stepped aggregations must give each step exactly what an instant query gives.
   Add({{"__name__", "m"}, {"i", "nan"}}, {{0, std::nan("")}, {20 * kMin, 1e308}});
-  for (const char* q : {"sum(m)", "avg(m)", "count(m)", "min(m)", "max(m)", "stddev(m)",
-                        "stdvar(m)", "group(m)", "sum by (i) (rate(m[2m]))",
-                        "avg without (i) (m * 2)", "max(m) - min(m)"}) {
+  for (const char* q :
+       {"sum(m)", "avg(m)", "count(m)", "min(m)", "max(m)", "stddev(m)", "stdvar(m)", "group(m)",
+        "sum by (i) (rate(m[2m]))", "avg without (i) (m * 2)", "max(m) - min(m)"}) {
     auto r = engine_.Range(*head_, q, 0, 29 * kMin, 4 * kMin);
     ASSERT_TRUE(r.ok()) << q << ": " << r.status().ToString();
     for (const Series& s : std::get<Matrix>(r->value)) {
