@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the series count")
     ap.add_argument("--hours", type=float, help="default: 25 for 10k (24 h queries), 1.5 for 100k")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--end-ms", type=int, help="the data's end (default: a whole hour at least "
+                    "an hour ago); pass a cached dataset's end to reuse it")
     ap.add_argument("--servers", default="zenwatch,victoriametrics,prometheus")
     ap.add_argument("--only", help="comma-separated query names")
     ap.add_argument("--server-core", type=int, default=0)
@@ -97,7 +99,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     started = time.time()
     try:
-        wl = Workload(n_series, hours)
+        wl = Workload(n_series, hours, end_ms=args.end_ms)
         print(f"dataset: {wl.describe()}", flush=True)
         loaded = harness.load_dataset(wl, kinds=kinds, binaries={"zenwatch": args.zenwatch},
                                       core=args.server_core, timeout_s=args.timeout)

@@ -549,7 +549,24 @@ Result<QueryResult> Engine::Exec(storage::Queryable& q, std::string_view query, 
   try {
     ev.CheckInterrupt();
     if (instant) {
-      result.value = ev.Eval(root, start);
+      if (root.Type() == ValueType::kVector || root.Type() == ValueType::kScalar) {
+        // One step of the range evaluation: streamed the same way, and its series come out
+        // in the order the step-by-step evaluation would list them.
+        Stepped one = ev.RangeEval(root);
+        if (one.scalar) {
+          double v = one.m.empty() || one.m[0].points.empty() ? std::nan("") : one.m[0].points[0].v;
+          result.value = Scalar{start, v};
+        } else {
+          Vector v;
+          v.reserve(one.m.size());
+          for (auto& series : one.m) {
+            for (const Point& p : series.points) v.push_back({std::move(series.labels), p.t, p.v});
+          }
+          result.value = std::move(v);
+        }
+      } else {
+        result.value = ev.Eval(root, start);
+      }
       const Clock::time_point done = Clock::now();
       st.inner_eval = Seconds(done - prepared);
       st.total_queryable_samples = ev.queryable_samples();

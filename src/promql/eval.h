@@ -55,6 +55,9 @@ struct MatrixCall {
   int64_t range_end = 0;
   int64_t range_ms = 0;
   std::span<const double> scalars;  // the other (scalar) arguments, in order
+  // Set when the caller knows no point's value is below its predecessor's (no counter
+  // reset), so rate and increase can skip looking for one.
+  bool no_drops = false;
 };
 
 class Evaluator;

@@ -194,6 +194,9 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
     Series series{keep_name ? s.labels() : DropMetricName(s.labels()), {}};
     window.clear();
     size_t head = 0;  // window[head, end) is the current range
+    // The time of the newest point whose value is below its predecessor's: while it is not
+    // after the window's first point, the window has no counter reset.
+    int64_t last_drop = INT64_MIN;
     for (size_t i = 0; i < n; ++i) {
       const int64_t ts = StepTime(i);
       const int64_t ref = ts - vs.original_offset_ms;
@@ -202,7 +205,10 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
       next.SkipTo(lo);
       while (next.valid() && next.at().t <= ref) {
         Poll();
-        if (!IsStaleNaN(next.at().v)) window.push_back({next.at().t, next.at().v});
+        if (!IsStaleNaN(next.at().v)) {
+          if (!window.empty() && next.at().v < window.back().v) last_drop = next.at().t;
+          window.push_back({next.at().t, next.at().v});
+        }
         next.Advance();
       }
       if (head == window.size()) {
@@ -222,7 +228,12 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
       mc.range_start = lo;
       mc.range_end = ref;
       mc.scalars = scalars;
-      queryable_samples_ += window.size() - head;
+      mc.no_drops = last_drop <= window[head].t;
+      // As in Prometheus, the window counts against the limit while it is held.
+      const uint64_t in_window = window.size() - head;
+      peak_samples_ = std::max(peak_samples_, held_ + in_window);
+      if (held_ + in_window > opts_.max_samples) Hold(in_window);  // throws
+      queryable_samples_ += in_window;
       if (std::optional<double> v = impl->matrix(mc)) series.points.push_back({ts, *v});
     }
     if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
