@@ -28,22 +28,27 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 constexpr int64_t kMaxPoints = 11000;
 
 // Unix seconds with millisecond precision, as Prometheus writes them (1435781451.781).
+// Written without allocating: a range result has millions of them.
 void Timestamp(JsonWriter& w, int64_t ms) {
-  std::string s = std::to_string(ms / 1000);
-  int64_t frac = std::abs(ms % 1000);
-  if (ms < 0 && frac) s = "-" + std::to_string(std::abs(ms) / 1000);
-  if (frac) {
-    std::string f = fmt::format("{:03d}", frac);
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    s += "." + f;
+  char buf[32];
+  char* p = buf;
+  const uint64_t abs = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
+  if (ms < 0) *p++ = '-';
+  p = std::to_chars(p, buf + sizeof(buf), abs / 1000).ptr;
+  if (unsigned frac = static_cast<unsigned>(abs % 1000); frac != 0) {
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    if (frac % 100 != 0) *p++ = static_cast<char>('0' + frac / 10 % 10);
+    if (frac % 10 != 0) *p++ = static_cast<char>('0' + frac % 10);
   }
-  w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
+  w.RawValue(buf, static_cast<size_t>(p - buf), rapidjson::kNumberType);
 }
 
 void Point(JsonWriter& w, int64_t t, double v) {
   w.StartArray();
   Timestamp(w, t);
-  std::string s = promql::FormatNumber(v);
+  char buf[promql::kFormatNumberSize];
+  std::string_view s = promql::FormatNumber(v, buf);
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
   w.EndArray();
 }

@@ -10,13 +10,99 @@
 namespace zw::promql {
 namespace {
 
-struct Group {
-  Labels labels;
+// The running state of sum, avg, count, group, min, max, stddev and stdvar over one group's
+// samples, updated in input order (so that floating-point results are Prometheus's).
+struct Accumulator {
   double value = 0;
   double mean = 0;
   double count = 0;
+
+  void Init(AggregateOp op, double v) {
+    value = v;
+    mean = v;
+    count = 1;
+    if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) value = 0;
+    if (op == AggregateOp::kGroup) value = 1;
+  }
+  void Add(AggregateOp op, double v) {
+    switch (op) {
+      case AggregateOp::kSum:
+        value += v;
+        break;
+      case AggregateOp::kAvg:
+        count++;
+        if (std::isinf(mean)) {
+          if (std::isinf(v) && (mean > 0) == (v > 0)) break;
+          if (!std::isinf(v) && !std::isnan(v)) break;
+        }
+        mean += v / count - mean / count;
+        break;
+      case AggregateOp::kMax:
+        if (value < v || std::isnan(value)) value = v;
+        break;
+      case AggregateOp::kMin:
+        if (value > v || std::isnan(value)) value = v;
+        break;
+      case AggregateOp::kCount:
+      case AggregateOp::kCountValues:
+        count++;
+        break;
+      case AggregateOp::kStddev:
+      case AggregateOp::kStdvar: {
+        count++;
+        double delta = v - mean;
+        mean += delta / count;
+        value += delta * (v - mean);
+        break;
+      }
+      default:  // group; the heap-based ones are not accumulated
+        break;
+    }
+  }
+  double Result(AggregateOp op) const {
+    switch (op) {
+      case AggregateOp::kAvg:
+        return mean;
+      case AggregateOp::kCount:
+      case AggregateOp::kCountValues:
+        return count;
+      case AggregateOp::kStdvar:
+        return value / count;
+      case AggregateOp::kStddev:
+        return std::sqrt(value / count);
+      default:
+        return value;
+    }
+  }
+};
+
+struct Group {
+  Labels labels;
+  Accumulator acc;
   Vector heap;  // topk/bottomk/quantile
 };
+
+// The grouping labels, sorted, as aggregation() computes them (count_values's label added).
+std::vector<std::string> Grouping(const AggregateExpr& a, const std::string& value_label) {
+  std::vector<std::string> grouping = a.grouping;
+  if (a.op == AggregateOp::kCountValues && !a.without) grouping.push_back(value_label);
+  if (a.without) grouping.emplace_back(kMetricNameLabel);
+  std::sort(grouping.begin(), grouping.end());
+  return grouping;
+}
+
+uint64_t GroupKey(const Labels& l, const std::vector<std::string>& grouping, bool without) {
+  return without ? l.HashWithout(grouping) : l.HashFor(grouping);
+}
+
+Labels GroupLabels(const Labels& l, const std::vector<std::string>& grouping, bool without) {
+  LabelsBuilder b(l);
+  for (const Label& x : l) {
+    bool listed = std::binary_search(grouping.begin(), grouping.end(), x.name);
+    if (listed == without) b.Del(x.name);
+  }
+  return b.Build();
+}
 
 // Go's container/heap ordering for topk (min-heap by value, NaN lowest) and bottomk
 // (max-heap, NaN highest). As std heap comparators (std heaps keep the largest on top).
@@ -30,7 +116,6 @@ bool BottomkLess(const VectorSample& a, const VectorSample& b) {
 }  // namespace
 
 Vector Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
-  std::vector<std::string> grouping = a.grouping;
   int64_t k = 0;
   double q = 0;
   std::string value_label;
@@ -44,10 +129,8 @@ Vector Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
   } else if (a.op == AggregateOp::kCountValues) {
     value_label = std::get<String>(Eval(*a.param, ts)).v;
     if (!IsValidLabelName(value_label)) Fail("invalid label name \"{}\"", value_label);
-    if (!a.without) grouping.push_back(value_label);
   }
-  if (a.without) grouping.emplace_back(kMetricNameLabel);
-  std::sort(grouping.begin(), grouping.end());
+  const std::vector<std::string> grouping = Grouping(a, value_label);
 
   Vector in = EvalVector(*a.expr, ts);
   std::unordered_map<uint64_t, size_t> index;
@@ -58,67 +141,19 @@ Vector Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
     if (a.op == AggregateOp::kCountValues) {
       s.labels = LabelsBuilder(s.labels).Set(value_label, FormatNumber(s.v)).Build();
     }
-    uint64_t key = a.without ? s.labels.HashWithout(grouping) : s.labels.HashFor(grouping);
-    auto [it, inserted] = index.emplace(key, groups.size());
+    auto [it, inserted] = index.emplace(GroupKey(s.labels, grouping, a.without), groups.size());
     if (inserted) {
-      LabelsBuilder b(s.labels);
-      for (const Label& l : s.labels) {
-        bool listed = std::binary_search(grouping.begin(), grouping.end(), l.name);
-        if (listed == a.without) b.Del(l.name);
-      }
-      Group g{b.Build(), s.v, s.v, 1, {}};
-      switch (a.op) {
-        case AggregateOp::kStddev:
-        case AggregateOp::kStdvar:
-          g.value = 0;
-          break;
-        case AggregateOp::kTopk:
-        case AggregateOp::kBottomk:
-        case AggregateOp::kQuantile:
-          g.heap.push_back(s);
-          break;
-        case AggregateOp::kGroup:
-          g.value = 1;
-          break;
-        default:
-          break;
+      Group g{GroupLabels(s.labels, grouping, a.without), {}, {}};
+      g.acc.Init(a.op, s.v);
+      if (a.op == AggregateOp::kTopk || a.op == AggregateOp::kBottomk ||
+          a.op == AggregateOp::kQuantile) {
+        g.heap.push_back(s);
       }
       groups.push_back(std::move(g));
       continue;
     }
     Group& g = groups[it->second];
     switch (a.op) {
-      case AggregateOp::kSum:
-        g.value += s.v;
-        break;
-      case AggregateOp::kAvg:
-        g.count++;
-        if (std::isinf(g.mean)) {
-          if (std::isinf(s.v) && (g.mean > 0) == (s.v > 0)) break;
-          if (!std::isinf(s.v) && !std::isnan(s.v)) break;
-        }
-        g.mean += s.v / g.count - g.mean / g.count;
-        break;
-      case AggregateOp::kGroup:
-        break;
-      case AggregateOp::kMax:
-        if (g.value < s.v || std::isnan(g.value)) g.value = s.v;
-        break;
-      case AggregateOp::kMin:
-        if (g.value > s.v || std::isnan(g.value)) g.value = s.v;
-        break;
-      case AggregateOp::kCount:
-      case AggregateOp::kCountValues:
-        g.count++;
-        break;
-      case AggregateOp::kStddev:
-      case AggregateOp::kStdvar: {
-        g.count++;
-        double delta = s.v - g.mean;
-        g.mean += delta / g.count;
-        g.value += delta * (s.v - g.mean);
-        break;
-      }
       case AggregateOp::kTopk:
         if (static_cast<int64_t>(g.heap.size()) < k || g.heap.front().v < s.v ||
             std::isnan(g.heap.front().v)) {
@@ -144,25 +179,15 @@ Vector Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
       case AggregateOp::kQuantile:
         g.heap.push_back(s);
         break;
+      default:
+        g.acc.Add(a.op, s.v);
+        break;
     }
   }
 
   Vector out;
   for (Group& g : groups) {
     switch (a.op) {
-      case AggregateOp::kAvg:
-        g.value = g.mean;
-        break;
-      case AggregateOp::kCount:
-      case AggregateOp::kCountValues:
-        g.value = g.count;
-        break;
-      case AggregateOp::kStdvar:
-        g.value = g.value / g.count;
-        break;
-      case AggregateOp::kStddev:
-        g.value = std::sqrt(g.value / g.count);
-        break;
       case AggregateOp::kTopk:
       case AggregateOp::kBottomk: {
         auto less = a.op == AggregateOp::kTopk ? TopkLess : BottomkLess;
@@ -175,14 +200,80 @@ Vector Evaluator::EvalAggregate(const AggregateExpr& a, int64_t ts) {
       case AggregateOp::kQuantile: {
         std::vector<double> values;
         for (const auto& s : g.heap) values.push_back(s.v);
-        g.value = Quantile(q, values);
-        break;
+        out.push_back({std::move(g.labels), ts, Quantile(q, values)});
+        continue;
       }
       default:
+        out.push_back({std::move(g.labels), ts, g.acc.Result(a.op)});
         break;
     }
-    out.push_back({std::move(g.labels), ts, g.value});
   }
+  return out;
+}
+
+bool IsSteppedAggregation(AggregateOp op) {
+  switch (op) {
+    case AggregateOp::kSum:
+    case AggregateOp::kAvg:
+    case AggregateOp::kCount:
+    case AggregateOp::kGroup:
+    case AggregateOp::kMin:
+    case AggregateOp::kMax:
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
+  Stepped in = RangeEval(*a.expr);
+  const std::vector<std::string> grouping = Grouping(a, "");
+  const size_t n = NumSteps();
+  // Per group and step: the accumulator, and whether a sample has reached it. Series are
+  // visited in the order a step's vector would list them, so every step's result is the
+  // one EvalAggregate would compute.
+  struct SteppedGroup {
+    Labels labels;
+    std::vector<Accumulator> acc;
+    std::vector<bool> seen;
+  };
+  std::unordered_map<uint64_t, size_t> index;
+  std::vector<SteppedGroup> groups;
+  uint64_t in_points = 0;
+  for (const Series& s : in.m) {
+    CheckInterrupt();
+    in_points += s.points.size();
+    auto [it, inserted] = index.emplace(GroupKey(s.labels, grouping, a.without), groups.size());
+    if (inserted) {
+      groups.push_back({GroupLabels(s.labels, grouping, a.without), {}, {}});
+      groups.back().acc.resize(n);
+      groups.back().seen.resize(n);
+    }
+    SteppedGroup& g = groups[it->second];
+    for (const Point& p : s.points) {
+      const size_t i = static_cast<size_t>((p.t - start_) / step_);
+      if (g.seen[i]) {
+        g.acc[i].Add(a.op, p.v);
+      } else {
+        g.acc[i].Init(a.op, p.v);
+        g.seen[i] = true;
+      }
+    }
+  }
+  Stepped out;
+  uint64_t produced = 0;
+  for (SteppedGroup& g : groups) {
+    Series series{std::move(g.labels), {}};
+    for (size_t i = 0; i < n; ++i) {
+      if (g.seen[i]) series.points.push_back({StepTime(i), g.acc[i].Result(a.op)});
+    }
+    produced += series.points.size();
+    out.m.push_back(std::move(series));
+  }
+  Hold(produced);
+  Unhold(in_points);
   return out;
 }
 

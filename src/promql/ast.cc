@@ -70,14 +70,17 @@ bool IsSetOperator(BinaryOp op) {
 
 std::string FormatDuration(int64_t ms) { return FormatDurationMs(ms); }
 
-std::string FormatNumber(double v) {
+std::string_view FormatNumber(double v, char (&buf)[kFormatNumberSize]) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  // Shortest round-tripping digits in fixed notation, as Go's FormatFloat(v, 'f', -1, 64);
-  // the largest double needs 309 digits before the point.
-  char buf[400];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-  return std::string(buf, res.ptr);
+  // Shortest round-tripping digits in fixed notation, as Go's FormatFloat(v, 'f', -1, 64).
+  auto res = std::to_chars(buf, buf + kFormatNumberSize, v, std::chars_format::fixed);
+  return std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+}
+
+std::string FormatNumber(double v) {
+  char buf[kFormatNumberSize];
+  return std::string(FormatNumber(v, buf));
 }
 
 namespace {

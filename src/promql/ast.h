@@ -229,5 +229,8 @@ std::string ToString(const Expr& e);
 std::string FormatDuration(int64_t ms);
 // Prometheus's shortest 'f' formatting of a float: "1.5", "100000", "NaN", "+Inf", "-Inf".
 std::string FormatNumber(double v);
+// The same into `buf`, without allocating; returns the characters written.
+inline constexpr size_t kFormatNumberSize = 400;  // the largest double needs 309 digits
+std::string_view FormatNumber(double v, char (&buf)[kFormatNumberSize]);
 
 }  // namespace zw::promql

@@ -223,6 +223,14 @@ double Evaluator::EvalScalar(const Expr& e, int64_t ts) {
 }
 
 Value Evaluator::Eval(const Expr& e, int64_t ts) {
+  if (!operands_.empty()) {
+    auto it = operands_.find(&e);
+    if (it != operands_.end()) {
+      Value v = std::move(it->second);
+      operands_.erase(it);
+      return v;
+    }
+  }
   switch (e.kind) {
     case ExprKind::kNumberLiteral:
       return Scalar{ts, e.As<NumberLiteral>().value};
@@ -533,7 +541,7 @@ Result<QueryResult> Engine::Exec(storage::Queryable& q, std::string_view query, 
   b.Walk(root, start, end);
   if (b.mint > b.maxt) b.mint = b.maxt = start;
   auto querier = q.NewQuerier(b.mint, b.maxt);
-  Evaluator ev(options_, *querier, start, end, result.warnings);
+  Evaluator ev(options_, *querier, start, end, result.warnings, instant ? 1 : step);
   ev.SetHints(std::move(b.hints));
   ev.SetLimits(control, deadline);
   const Clock::time_point prepared = Clock::now();
@@ -541,7 +549,24 @@ Result<QueryResult> Engine::Exec(storage::Queryable& q, std::string_view query, 
   try {
     ev.CheckInterrupt();
     if (instant) {
-      result.value = ev.Eval(root, start);
+      if (root.Type() == ValueType::kVector || root.Type() == ValueType::kScalar) {
+        // One step of the range evaluation: streamed the same way, and its series come out
+        // in the order the step-by-step evaluation would list them.
+        Stepped one = ev.RangeEval(root);
+        if (one.scalar) {
+          double v = one.m.empty() || one.m[0].points.empty() ? std::nan("") : one.m[0].points[0].v;
+          result.value = Scalar{start, v};
+        } else {
+          Vector v;
+          v.reserve(one.m.size());
+          for (auto& series : one.m) {
+            for (const Point& p : series.points) v.push_back({std::move(series.labels), p.t, p.v});
+          }
+          result.value = std::move(v);
+        }
+      } else {
+        result.value = ev.Eval(root, start);
+      }
       const Clock::time_point done = Clock::now();
       st.inner_eval = Seconds(done - prepared);
       st.total_queryable_samples = ev.queryable_samples();
@@ -549,30 +574,10 @@ Result<QueryResult> Engine::Exec(storage::Queryable& q, std::string_view query, 
       finish(done, done);
       return result;
     }
-    Matrix out;
-    std::unordered_map<Labels, size_t, LabelsHash> index;
+    Stepped stepped = ev.RangeEval(root);
+    Matrix out = std::move(stepped.m);
     uint64_t total = 0;
-    for (int64_t t = start; t <= end; t += step) {
-      ev.CheckInterrupt();
-      ev.BeginStep();
-      Value v = ev.Eval(root, t);
-      auto add = [&](Labels l, double val) {
-        auto [it, inserted] = index.emplace(l, out.size());
-        if (inserted) out.push_back({std::move(l), {}});
-        out[it->second].points.push_back({t, val});
-        if (++total > options_.max_samples) {
-          throw EvalError(StatusCode::kResourceExhausted,
-                          "query processing would load too many samples into memory in "
-                          "query execution");
-        }
-      };
-      if (auto* s = std::get_if<Scalar>(&v)) {
-        add(Labels(), s->v);
-      } else {
-        for (auto& smp : std::get<Vector>(v)) add(std::move(smp.labels), smp.v);
-      }
-      if (end - t < step) break;  // t + step would pass end (or overflow)
-    }
+    for (const auto& series : out) total += series.points.size();
     const Clock::time_point evaluated = Clock::now();
     st.inner_eval = Seconds(evaluated - prepared);
     st.total_queryable_samples = ev.queryable_samples();

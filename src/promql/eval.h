@@ -55,9 +55,15 @@ struct MatrixCall {
   int64_t range_end = 0;
   int64_t range_ms = 0;
   std::span<const double> scalars;  // the other (scalar) arguments, in order
+  // Set when the caller knows no point's value is below its predecessor's (no counter
+  // reset), so rate and increase can skip looking for one.
+  bool no_drops = false;
 };
 
 class Evaluator;
+
+// Aggregations StepAggregate computes (those without a parameter or a per-step heap).
+bool IsSteppedAggregation(AggregateOp op);
 
 // The implementation table (funcs.cc): one entry per signature in functions.h.
 struct FunctionImpl {
@@ -76,11 +82,24 @@ struct StoredSeries {
   std::vector<Point> points;  // stale markers kept
 };
 
+// A node's value at every step of a range query (range_eval.cc): a scalar is one series with
+// no labels and a point per step; a vector, the series it has at some step, each with its
+// points in step order.
+struct Stepped {
+  bool scalar = false;
+  Matrix m;
+};
+
 class Evaluator {
  public:
   Evaluator(const EngineOptions& opts, storage::Querier& querier, int64_t start, int64_t end,
-            std::vector<std::string>& warnings)
-      : opts_(opts), querier_(querier), start_(start), end_(end), warnings_(warnings) {}
+            std::vector<std::string>& warnings, int64_t step = 1)
+      : opts_(opts),
+        querier_(querier),
+        start_(start),
+        end_(end),
+        step_(step),
+        warnings_(warnings) {}
 
   // Stop with "query timed out" after `deadline` and "query was canceled" once
   // control.cancelled is raised. Checked by Interrupted() and, cheaply, by Poll().
@@ -97,6 +116,15 @@ class Evaluator {
 
   // The value of `e` at time `ts`.
   Value Eval(const Expr& e, int64_t ts);
+
+  // The value of `e` (a vector or scalar expression) at every step from start to end
+  // (range_eval.cc). Selectors and functions of range selectors are streamed a series at a
+  // time, holding only their output; operators, aggregations and the other functions run
+  // step by step over their operands' stepped values; what cannot be streamed (subqueries,
+  // `@`) is evaluated step by step as by Eval.
+  Stepped RangeEval(const Expr& e);
+  // Samples held in stepped values now, and the most held at once.
+  uint64_t held_samples() const { return held_; }
   // Evaluates to a vector or throws (for arguments known to be instant vectors).
   Vector EvalVector(const Expr& e, int64_t ts);
   double EvalScalar(const Expr& e, int64_t ts);
@@ -129,12 +157,27 @@ class Evaluator {
   Matrix EvalSubquery(const SubqueryExpr& sq, int64_t ts);
   int64_t AtTime(const AtModifier& at, int64_t ts) const;
   const std::vector<StoredSeries>& Load(const VectorSelector& vs);
+  // range_eval.cc
+  size_t NumSteps() const { return static_cast<size_t>((end_ - start_) / step_) + 1; }
+  int64_t StepTime(size_t i) const { return start_ + static_cast<int64_t>(i) * step_; }
+  Stepped StreamSelector(const VectorSelector& vs);
+  Stepped StreamMatrixCall(const Call& c, size_t matrix_arg);
+  Stepped StepByStep(const Expr& e, const std::vector<const Expr*>& operands);
+  // sum, avg, count, group, min, max, stddev, stdvar over stepped input, without building a
+  // vector per step (aggregate.cc).
+  Stepped StepAggregate(const AggregateExpr& a);
+  void Hold(uint64_t n);
+  void Unhold(uint64_t n) { held_ -= n; }
 
   const EngineOptions& opts_;
   storage::Querier& querier_;
   int64_t start_;
   int64_t end_;
+  int64_t step_;
   std::vector<std::string>& warnings_;
+  // Operands' values at the current step, set by StepByStep for Eval to take.
+  std::unordered_map<const Expr*, Value> operands_;
+  uint64_t held_ = 0;
   std::unordered_map<const VectorSelector*, std::vector<StoredSeries>> cache_;
   std::unordered_map<const VectorSelector*, storage::SelectHints> hints_;
   uint64_t step_samples_ = 0;

@@ -32,7 +32,7 @@ std::optional<double> ExtrapolatedRate(const MatrixCall& c, bool is_counter, boo
   const auto& p = c.points;
   if (p.size() < 2) return std::nullopt;
   double result = p.back().v - p.front().v;
-  if (is_counter) {
+  if (is_counter && !c.no_drops) {
     double last = 0;
     for (const Point& s : p) {
       if (s.v < last) result += last;

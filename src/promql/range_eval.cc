@@ -1,0 +1,324 @@
+// Range evaluation: a node's value at every step of a range query at once.
+//
+// Prometheus 2.42 evaluates a range query node by node: selectors and functions of range
+// selectors walk one series at a time across all steps; everything else combines its
+// operands' values step by step. Doing the same keeps what a query holds to what it produces:
+// a selector never materialises the samples it reads, only the points it outputs, and the
+// samples of one series' window at a time.
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <span>
+
+#include "promql/eval.h"
+
+namespace zw::promql {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool IsOperandType(const Expr& e) {
+  ValueType t = e.Type();
+  return t == ValueType::kVector || t == ValueType::kScalar;
+}
+
+// Whether two step-ordered point lists share a step.
+bool ShareAStep(const std::vector<Point>& a, const std::vector<Point>& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i].t == b[j].t) return true;
+    if (a[i].t < b[j].t) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return false;
+}
+
+// One sample lookahead over a series' samples.
+class Cursor {
+ public:
+  explicit Cursor(storage::SampleIterator& it) : it_(it) { Advance(); }
+  bool valid() const { return valid_; }
+  const Sample& at() const { return at_; }
+  void Advance() {
+    valid_ = it_.Next();
+    if (valid_) at_ = it_.At();
+  }
+  // To the first sample at or after t (never backwards).
+  void SkipTo(int64_t t) {
+    if (!valid_ || at_.t >= t) return;
+    valid_ = it_.Seek(t);
+    if (valid_) at_ = it_.At();
+  }
+
+ private:
+  storage::SampleIterator& it_;
+  bool valid_ = false;
+  Sample at_{};
+};
+
+}  // namespace
+
+void Evaluator::Hold(uint64_t n) {
+  held_ += n;
+  peak_samples_ = std::max(peak_samples_, held_);
+  if (held_ > opts_.max_samples) {
+    throw EvalError(StatusCode::kResourceExhausted,
+                    "query processing would load too many samples into memory in query "
+                    "execution");
+  }
+}
+
+Stepped Evaluator::RangeEval(const Expr& e) {
+  std::vector<const Expr*> operands;
+  auto operand = [&](const Expr& o) {
+    if (IsOperandType(o)) operands.push_back(&Unparen(o));
+  };
+  switch (e.kind) {
+    case ExprKind::kParen:
+      return RangeEval(*e.As<ParenExpr>().expr);
+    case ExprKind::kVectorSelector: {
+      const auto& vs = e.As<VectorSelector>();
+      if (!vs.at.set()) return StreamSelector(vs);
+      break;  // one fixed time: step by step reads it once
+    }
+    case ExprKind::kCall: {
+      const auto& c = e.As<Call>();
+      for (size_t i = 0; i < c.args.size(); ++i) {
+        const Expr& arg = Unparen(*c.args[i]);
+        if (arg.kind == ExprKind::kSubquery) return StepByStep(e, {});
+        if (arg.kind != ExprKind::kMatrixSelector) continue;
+        bool scalars_only = true;
+        for (size_t j = 0; j < c.args.size(); ++j) {
+          if (j != i && c.args[j]->Type() != ValueType::kScalar) scalars_only = false;
+        }
+        if (!arg.As<MatrixSelector>().vector().at.set() && scalars_only &&
+            c.func->name != "absent_over_time") {
+          return StreamMatrixCall(c, i);
+        }
+        return StepByStep(e, {});
+      }
+      // timestamp() of a selector reads the samples' own times, not a stepped value.
+      if (c.func->name == "timestamp") return StepByStep(e, {});
+      for (const auto& a : c.args) operand(*a);
+      break;
+    }
+    case ExprKind::kUnary:
+      operand(*e.As<UnaryExpr>().expr);
+      break;
+    case ExprKind::kBinary:
+      operand(*e.As<BinaryExpr>().lhs);
+      operand(*e.As<BinaryExpr>().rhs);
+      break;
+    case ExprKind::kAggregate: {
+      const auto& a = e.As<AggregateExpr>();
+      if (IsSteppedAggregation(a.op)) return StepAggregate(a);
+      if (a.param) operand(*a.param);
+      operand(*a.expr);
+      break;
+    }
+    default:
+      break;
+  }
+  return StepByStep(e, operands);
+}
+
+Stepped Evaluator::StreamSelector(const VectorSelector& vs) {
+  auto h = hints_.find(&vs);
+  auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
+  Stepped out;
+  const size_t n = NumSteps();
+  while (set->Next()) {
+    CheckInterrupt();
+    const auto& s = set->At();
+    auto it = s.Iterator();
+    Cursor next(*it);
+    Series series{s.labels(), {}};
+    bool have = false;
+    Sample cur{};
+    for (size_t i = 0; i < n && (next.valid() || have); ++i) {
+      const int64_t ts = StepTime(i);
+      const int64_t ref = ts - vs.original_offset_ms;
+      if (next.valid() && next.at().t < ref - opts_.lookback_ms) {
+        // Nothing before ref - lookback can be this step's sample: jump over long gaps.
+        have = false;
+        next.SkipTo(ref - opts_.lookback_ms);
+      }
+      while (next.valid() && next.at().t <= ref) {
+        cur = next.at();
+        have = true;
+        next.Advance();
+      }
+      if (!have || cur.t < ref - opts_.lookback_ms || IsStaleNaN(cur.v)) continue;
+      series.points.push_back({ts, cur.v});
+    }
+    if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
+    if (series.points.empty()) continue;
+    queryable_samples_ += series.points.size();
+    Hold(series.points.size());
+    out.m.push_back(std::move(series));
+  }
+  if (Status st = set->Err(); !st.ok()) throw EvalError(st.code(), st.message());
+  for (auto& w : set->Warnings()) warnings_.push_back(std::move(w));
+  return out;
+}
+
+Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
+  const FunctionImpl* impl = FindFunctionImpl(c.func->name);
+  if (impl == nullptr || impl->matrix == nullptr) Fail("function {} not implemented", c.func->name);
+  const auto& ms = Unparen(*c.args[matrix_arg]).As<MatrixSelector>();
+  const VectorSelector& vs = ms.vector();
+  // The other arguments are scalars, one value per step.
+  std::vector<Stepped> scalar_args;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (i != matrix_arg) scalar_args.push_back(RangeEval(*c.args[i]));
+  }
+  std::vector<double> scalars(scalar_args.size());
+  const bool keep_name = c.func->name == "last_over_time";
+  const size_t n = NumSteps();
+
+  auto h = hints_.find(&vs);
+  auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
+  Stepped out;
+  std::unordered_map<Labels, size_t, LabelsHash> index;
+  std::vector<Point> window;
+  MatrixCall mc;
+  mc.range_ms = ms.range_ms;
+  while (set->Next()) {
+    CheckInterrupt();
+    const auto& s = set->At();
+    auto it = s.Iterator();
+    Cursor next(*it);
+    Series series{keep_name ? s.labels() : DropMetricName(s.labels()), {}};
+    window.clear();
+    size_t head = 0;  // window[head, end) is the current range
+    // The time of the newest point whose value is below its predecessor's: while it is not
+    // after the window's first point, the window has no counter reset.
+    int64_t last_drop = INT64_MIN;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t ts = StepTime(i);
+      const int64_t ref = ts - vs.original_offset_ms;
+      const int64_t lo = ref - ms.range_ms;
+      while (head < window.size() && window[head].t < lo) ++head;
+      next.SkipTo(lo);
+      while (next.valid() && next.at().t <= ref) {
+        Poll();
+        if (!IsStaleNaN(next.at().v)) {
+          if (!window.empty() && next.at().v < window.back().v) last_drop = next.at().t;
+          window.push_back({next.at().t, next.at().v});
+        }
+        next.Advance();
+      }
+      if (head == window.size()) {
+        if (!next.valid()) break;
+        continue;
+      }
+      if (head > 256 && head * 2 > window.size()) {
+        window.erase(window.begin(), window.begin() + static_cast<std::ptrdiff_t>(head));
+        head = 0;
+      }
+      for (size_t k = 0; k < scalar_args.size(); ++k) {
+        const auto& m = scalar_args[k].m;
+        scalars[k] = m.empty() || i >= m[0].points.size() ? kNaN : m[0].points[i].v;
+      }
+      mc.points = std::span<const Point>(window.data() + head, window.size() - head);
+      mc.ts = ts;
+      mc.range_start = lo;
+      mc.range_end = ref;
+      mc.scalars = scalars;
+      mc.no_drops = last_drop <= window[head].t;
+      // As in Prometheus, the window counts against the limit while it is held.
+      const uint64_t in_window = window.size() - head;
+      peak_samples_ = std::max(peak_samples_, held_ + in_window);
+      if (held_ + in_window > opts_.max_samples) Hold(in_window);  // throws
+      queryable_samples_ += in_window;
+      if (std::optional<double> v = impl->matrix(mc)) series.points.push_back({ts, *v});
+    }
+    if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
+    if (series.points.empty()) continue;
+    Hold(series.points.size());
+    auto [pos, inserted] = index.emplace(series.labels, out.m.size());
+    if (inserted) {
+      out.m.push_back(std::move(series));
+      continue;
+    }
+    // Two inputs that differ only in their name: an error at any step both have a value,
+    // as in the step-by-step evaluation.
+    Series& other = out.m[pos->second];
+    if (ShareAStep(other.points, series.points)) {
+      CheckNoDuplicateLabelsets(Vector{{other.labels, 0, 0}, {series.labels, 0, 0}});
+    }
+    std::vector<Point> merged;
+    merged.reserve(other.points.size() + series.points.size());
+    std::merge(other.points.begin(), other.points.end(), series.points.begin(), series.points.end(),
+               std::back_inserter(merged),
+               [](const Point& a, const Point& b) { return a.t < b.t; });
+    other.points = std::move(merged);
+  }
+  if (Status st = set->Err(); !st.ok()) throw EvalError(st.code(), st.message());
+  for (auto& w : set->Warnings()) warnings_.push_back(std::move(w));
+  for (const auto& a : scalar_args) {
+    for (const auto& s : a.m) Unhold(s.points.size());
+  }
+  return out;
+}
+
+Stepped Evaluator::StepByStep(const Expr& e, const std::vector<const Expr*>& operands) {
+  std::vector<Stepped> values;
+  values.reserve(operands.size());
+  for (const Expr* o : operands) values.push_back(RangeEval(*o));
+  // Per operand and series: the next point to hand out.
+  std::vector<std::vector<size_t>> next(values.size());
+  for (size_t k = 0; k < values.size(); ++k) next[k].assign(values[k].m.size(), 0);
+
+  Stepped out;
+  out.scalar = e.Type() == ValueType::kScalar;
+  std::unordered_map<Labels, size_t, LabelsHash> index;
+  uint64_t produced = 0;
+  const size_t n = NumSteps();
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ts = StepTime(i);
+    CheckInterrupt();
+    BeginStep();
+    for (size_t k = 0; k < values.size(); ++k) {
+      const Matrix& m = values[k].m;
+      if (values[k].scalar) {
+        operands_[operands[k]] =
+            Scalar{ts, m.empty() || i >= m[0].points.size() ? kNaN : m[0].points[i].v};
+        continue;
+      }
+      Vector v;
+      for (size_t j = 0; j < m.size(); ++j) {
+        size_t& p = next[k][j];
+        if (p < m[j].points.size() && m[j].points[p].t == ts) {
+          v.push_back({m[j].labels, ts, m[j].points[p].v});
+          ++p;
+        }
+      }
+      operands_[operands[k]] = std::move(v);
+    }
+    Value v = Eval(e, ts);
+    operands_.clear();
+    if (const auto* s = std::get_if<Scalar>(&v)) {
+      if (out.m.empty()) out.m.push_back({Labels(), {}});
+      out.m[0].points.push_back({ts, s->v});
+      ++produced;
+      continue;
+    }
+    for (auto& smp : std::get<Vector>(v)) {
+      auto [pos, inserted] = index.emplace(smp.labels, out.m.size());
+      if (inserted) out.m.push_back({std::move(smp.labels), {}});
+      out.m[pos->second].points.push_back({ts, smp.v});
+      ++produced;
+    }
+  }
+  Hold(produced);
+  for (const auto& val : values) {
+    for (const auto& s : val.m) Unhold(s.points.size());
+  }
+  return out;
+}
+
+}  // namespace zw::promql
