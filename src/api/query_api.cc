@@ -18,50 +18,15 @@
 #include "dashboard/reduce.h"
 #include "promql/ast.h"
 #include "promql/parser.h"
+#include "promql/value_json.h"
 
 namespace zw::api {
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+using promql::JsonWriter;
 
 // Prometheus allows at most this many steps in one range query.
 constexpr int64_t kMaxPoints = 11000;
-
-// Unix seconds with millisecond precision, as Prometheus writes them (1435781451.781).
-// Written without allocating: a range result has millions of them.
-void Timestamp(JsonWriter& w, int64_t ms) {
-  char buf[32];
-  char* p = buf;
-  const uint64_t abs = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
-  if (ms < 0) *p++ = '-';
-  p = std::to_chars(p, buf + sizeof(buf), abs / 1000).ptr;
-  if (unsigned frac = static_cast<unsigned>(abs % 1000); frac != 0) {
-    *p++ = '.';
-    *p++ = static_cast<char>('0' + frac / 100);
-    if (frac % 100 != 0) *p++ = static_cast<char>('0' + frac / 10 % 10);
-    if (frac % 10 != 0) *p++ = static_cast<char>('0' + frac % 10);
-  }
-  w.RawValue(buf, static_cast<size_t>(p - buf), rapidjson::kNumberType);
-}
-
-void Point(JsonWriter& w, int64_t t, double v) {
-  w.StartArray();
-  Timestamp(w, t);
-  char buf[promql::kFormatNumberSize];
-  std::string_view s = promql::FormatNumber(v, buf);
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
-}
-
-void Metric(JsonWriter& w, const Labels& ls) {
-  w.Key("metric");
-  w.StartObject();
-  for (const Label& l : ls) {
-    w.Key(l.name.data(), static_cast<rapidjson::SizeType>(l.name.size()));
-    w.String(l.value.data(), static_cast<rapidjson::SizeType>(l.value.size()));
-  }
-  w.EndObject();
-}
 
 // Prometheus 2.42's stats.QueryStats: timings in seconds and sample counts.
 void Stats(JsonWriter& w, const promql::QueryStats& st) {
@@ -100,40 +65,7 @@ HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats) {
   w.String("success");
   w.Key("data");
   w.StartObject();
-  w.Key("resultType");
-  std::string_view type = promql::ValueTypeName(promql::TypeOf(r.value));
-  w.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
-  w.Key("result");
-  if (const auto* s = std::get_if<promql::Scalar>(&r.value)) {
-    Point(w, s->t, s->v);
-  } else if (const auto* str = std::get_if<promql::String>(&r.value)) {
-    w.StartArray();
-    Timestamp(w, str->t);
-    w.String(str->v.data(), static_cast<rapidjson::SizeType>(str->v.size()));
-    w.EndArray();
-  } else if (const auto* vec = std::get_if<promql::Vector>(&r.value)) {
-    w.StartArray();
-    for (const auto& smp : *vec) {
-      w.StartObject();
-      Metric(w, smp.labels);
-      w.Key("value");
-      Point(w, smp.t, smp.v);
-      w.EndObject();
-    }
-    w.EndArray();
-  } else {
-    w.StartArray();
-    for (const auto& series : std::get<promql::Matrix>(r.value)) {
-      w.StartObject();
-      Metric(w, series.labels);
-      w.Key("values");
-      w.StartArray();
-      for (const auto& p : series.points) Point(w, p.t, p.v);
-      w.EndArray();
-      w.EndObject();
-    }
-    w.EndArray();
-  }
+  promql::WriteResult(w, r.value);
   if (with_stats) Stats(w, r.stats);
   w.EndObject();
   if (!r.warnings.empty()) {

@@ -9,12 +9,18 @@
 #include <spdlog/spdlog.h>
 
 #include "core/sample.h"
-#include "dashboard/json.h"
+#include "promql/value_json.h"
 #include "promql/ast.h"
 #include "promql/parser.h"
 #include "promql/selector.h"
 
 namespace zw::dashboard {
+
+using promql::JsonWriter;
+using promql::WritePoint;
+using promql::WriteLabels;
+using promql::WriteString;
+using promql::WriteResult;
 namespace {
 
 using Clock = std::chrono::steady_clock;

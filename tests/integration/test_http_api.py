@@ -219,8 +219,9 @@ class HttpApiTest(unittest.TestCase):
             "evalTotalTime", "resultSortTime", "queryPreparationTime", "innerEvalTime", "execQueueTime",
             "execTotalTime"]))
         self.assertGreaterEqual(st["timings"]["execTotalTime"], st["timings"]["evalTotalTime"])
-        # [end-1m, end] holds 5 samples (closed range) of each of the 3 series.
-        self.assertEqual(st["samples"], {"totalQueryableSamples": 15, "peakSamples": 15})
+        # [end-1m, end] holds 5 samples (closed range) of each of the 3 series. Streamed, the
+        # evaluator holds one series' window (5) plus the outputs of the series before it (2).
+        self.assertEqual(st["samples"], {"totalQueryableSamples": 15, "peakSamples": 7})
         status, body = self.srv.get_json("/api/v1/query_range", {
             "query": "coordination_stats_g", "start": end - 60, "end": end, "step": 30, "stats": "all"})
         self.assertEqual(status, 200, body)

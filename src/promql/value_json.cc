@@ -1,24 +1,25 @@
-#include "dashboard/json.h"
+#include "promql/value_json.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "promql/ast.h"
 
-namespace zw::dashboard {
+namespace zw::promql {
 
 void WriteTime(JsonWriter& w, int64_t ms) {
-  std::string s = ms < 0 ? "-" : "";
-  uint64_t abs = ms < 0 ? static_cast<uint64_t>(-(ms + 1)) + 1 : static_cast<uint64_t>(ms);
-  s += std::to_string(abs / 1000);
-  if (uint64_t frac = abs % 1000) {
-    std::string f = fmt::format("{:03d}", frac);
-    while (f.back() == '0') f.pop_back();
-    s += "." + f;
+  char buf[32];
+  char* p = buf;
+  const uint64_t abs = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
+  if (ms < 0) *p++ = '-';
+  p = std::to_chars(p, buf + sizeof(buf), abs / 1000).ptr;
+  if (unsigned frac = static_cast<unsigned>(abs % 1000); frac != 0) {
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    if (frac % 100 != 0) *p++ = static_cast<char>('0' + frac / 10 % 10);
+    if (frac % 10 != 0) *p++ = static_cast<char>('0' + frac % 10);
   }
-  w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
+  w.RawValue(buf, static_cast<size_t>(p - buf), rapidjson::kNumberType);
 }
 
 void WriteString(JsonWriter& w, std::string_view s) {
@@ -28,7 +29,8 @@ void WriteString(JsonWriter& w, std::string_view s) {
 void WritePoint(JsonWriter& w, int64_t t, double v) {
   w.StartArray();
   WriteTime(w, t);
-  WriteString(w, promql::FormatNumber(v));
+  char buf[kFormatNumberSize];
+  WriteString(w, FormatNumber(v, buf));
   w.EndArray();
 }
 
@@ -49,18 +51,18 @@ void WriteNumberOrNull(JsonWriter& w, std::optional<double> v) {
   }
 }
 
-void WriteResult(JsonWriter& w, const promql::Value& value) {
+void WriteResult(JsonWriter& w, const Value& value) {
   w.Key("resultType");
-  WriteString(w, promql::ValueTypeName(promql::TypeOf(value)));
+  WriteString(w, ValueTypeName(TypeOf(value)));
   w.Key("result");
-  if (const auto* s = std::get_if<promql::Scalar>(&value)) {
+  if (const auto* s = std::get_if<Scalar>(&value)) {
     WritePoint(w, s->t, s->v);
-  } else if (const auto* str = std::get_if<promql::String>(&value)) {
+  } else if (const auto* str = std::get_if<String>(&value)) {
     w.StartArray();
     WriteTime(w, str->t);
     WriteString(w, str->v);
     w.EndArray();
-  } else if (const auto* vec = std::get_if<promql::Vector>(&value)) {
+  } else if (const auto* vec = std::get_if<Vector>(&value)) {
     w.StartArray();
     for (const auto& smp : *vec) {
       w.StartObject();
@@ -73,7 +75,7 @@ void WriteResult(JsonWriter& w, const promql::Value& value) {
     w.EndArray();
   } else {
     w.StartArray();
-    for (const auto& series : std::get<promql::Matrix>(value)) {
+    for (const auto& series : std::get<Matrix>(value)) {
       w.StartObject();
       w.Key("metric");
       WriteLabels(w, series.labels);
@@ -87,4 +89,4 @@ void WriteResult(JsonWriter& w, const promql::Value& value) {
   }
 }
 
-}  // namespace zw::dashboard
+}  // namespace zw::promql

@@ -1,11 +1,11 @@
-// JSON in the Prometheus API's value shapes, shared by the dashboard's endpoints and stream:
-// timestamps as seconds with millisecond precision (1435781451.781), sample values as
-// strings ("1.5", "NaN", "+Inf").
+// PromQL values as JSON in the Prometheus HTTP API's shapes, for every endpoint and stream
+// that returns them: timestamps as Unix seconds with millisecond precision (1435781451.781),
+// sample values as strings ("1.5", "NaN", "+Inf"). Written without allocating per point: a
+// range result has millions of them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 
 #include <rapidjson/stringbuffer.h>
@@ -14,7 +14,7 @@
 #include "core/labels.h"
 #include "promql/value.h"
 
-namespace zw::dashboard {
+namespace zw::promql {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -24,8 +24,8 @@ void WriteLabels(JsonWriter& w, const Labels& labels);  // {"name":"value",...}
 void WriteString(JsonWriter& w, std::string_view s);
 // A finite number as a JSON number; NaN, ±Inf and absent as null.
 void WriteNumberOrNull(JsonWriter& w, std::optional<double> v);
-// The "result" of /api/v1/query(_range): the value's resultType and result array, as members
-// of the object being written.
-void WriteResult(JsonWriter& w, const promql::Value& value);
+// The "resultType" and "result" members of /api/v1/query(_range)'s data object, written into
+// the object being written.
+void WriteResult(JsonWriter& w, const Value& value);
 
-}  // namespace zw::dashboard
+}  // namespace zw::promql
