@@ -119,8 +119,7 @@ std::string EncodeRemoteWriteRequest(
 // label set sorted by name, appended to `out`; and one WriteRequest.timeseries entry made of
 // such pre-encoded labels and `samples` (which should be in time order), appended to `out`.
 void AppendRemoteWriteLabels(
-    std::span<const std::pair<std::string_view, std::string_view>> sorted_labels,
-    std::string& out);
+    std::span<const std::pair<std::string_view, std::string_view>> sorted_labels, std::string& out);
 struct RemoteWriteSample {
   int64_t timestamp_ms = 0;
   double value = 0;

@@ -71,8 +71,7 @@ void SelfMetrics::AddStatsd(const ingest::StatsdStats& s) {
           "DogStatsD events and service checks received and ignored.", &s.ignored_lines);
   Counter("zenwatch_statsd_dropped_lines_total",
           "StatsD lines dropped over the series or set-value limits.", &s.dropped_lines);
-  Counter("zenwatch_statsd_flushes_total", "StatsD aggregation flushes into storage.",
-          &s.flushes);
+  Counter("zenwatch_statsd_flushes_total", "StatsD aggregation flushes into storage.", &s.flushes);
   Counter("zenwatch_statsd_flush_failures_total", "StatsD flushes whose commit failed.",
           &s.flush_failures);
   Counter("zenwatch_statsd_samples_total", "Samples written by StatsD flushes.", &s.samples);
@@ -109,9 +108,8 @@ void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
       T::kCounter, [](const auto& q, const auto&) { return double(q.samples_in.load()); });
   add("zenwatch_remote_storage_samples_pending", "Samples queued or in flight, not acknowledged.",
       T::kGauge, [](const auto& q, const auto&) { return double(q.samples_pending.load()); });
-  add("zenwatch_remote_storage_bytes_total",
-      "Compressed request bytes acknowledged by the remote.", T::kCounter,
-      [](const auto& q, const auto&) { return double(q.bytes_sent.load()); });
+  add("zenwatch_remote_storage_bytes_total", "Compressed request bytes acknowledged by the remote.",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.bytes_sent.load()); });
   add("zenwatch_remote_storage_requests_failed_total",
       "Requests that got no 2xx (each attempt counts).", T::kCounter,
       [](const auto& q, const auto&) { return double(q.requests_failed.load()); });
@@ -122,8 +120,8 @@ void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
       "Newest sample timestamp the remote acknowledged.", T::kGauge,
       [](const auto& q, const auto&) { return double(q.highest_sent_ms.load()) / 1000; });
   add("zenwatch_remote_storage_lag_seconds",
-      "Newest timestamp read from the WAL minus newest acknowledged (0 when caught up).",
-      T::kGauge, [](const auto& q, const auto&) {
+      "Newest timestamp read from the WAL minus newest acknowledged (0 when caught up).", T::kGauge,
+      [](const auto& q, const auto&) {
         const int64_t read = q.highest_read_ms.load(), sent = q.highest_sent_ms.load();
         return read > sent ? double(read - sent) / 1000 : 0.0;
       });
@@ -136,9 +134,8 @@ void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
   add("zenwatch_remote_storage_wal_segments_skipped_total",
       "WAL segments deleted by a checkpoint before they were read (their samples are lost).",
       T::kCounter, [](const auto&, const auto& w) { return double(w.segments_skipped.load()); });
-  add("zenwatch_remote_storage_wal_corruptions_total",
-      "Damaged WAL places the watcher skipped.", T::kCounter,
-      [](const auto&, const auto& w) { return double(w.corruptions.load()); });
+  add("zenwatch_remote_storage_wal_corruptions_total", "Damaged WAL places the watcher skipped.",
+      T::kCounter, [](const auto&, const auto& w) { return double(w.corruptions.load()); });
 }
 
 SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* push) {

@@ -241,7 +241,7 @@ void AppendRemoteWriteTimeSeries(std::string_view encoded_labels,
   for (const RemoteWriteSample& s : samples) {
     PutTag(2, kLengthDelimited, out);  // TimeSeries.samples = 2
     PutVarint(sample_size(s), out);
-    PutDouble(1, s.value, out);         // Sample.value = 1
+    PutDouble(1, s.value, out);        // Sample.value = 1
     PutInt64(2, s.timestamp_ms, out);  // Sample.timestamp = 2
   }
 }

@@ -10,18 +10,18 @@
 
 #include "core/sample.h"
 #include "core/time.h"
-#include "promql/value_json.h"
 #include "dashboard/reduce.h"
 #include "promql/ast.h"
+#include "promql/value_json.h"
 
 namespace zw::dashboard {
 
 using promql::JsonWriter;
-using promql::WriteTime;
-using promql::WritePoint;
 using promql::WriteLabels;
-using promql::WriteString;
 using promql::WriteNumberOrNull;
+using promql::WritePoint;
+using promql::WriteString;
+using promql::WriteTime;
 namespace {
 
 constexpr int64_t kMaxSteps = 11000;  // as query_range

@@ -9,18 +9,18 @@
 #include <spdlog/spdlog.h>
 
 #include "core/sample.h"
-#include "promql/value_json.h"
 #include "promql/ast.h"
 #include "promql/parser.h"
 #include "promql/selector.h"
+#include "promql/value_json.h"
 
 namespace zw::dashboard {
 
 using promql::JsonWriter;
-using promql::WritePoint;
 using promql::WriteLabels;
-using promql::WriteString;
+using promql::WritePoint;
 using promql::WriteResult;
+using promql::WriteString;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -161,6 +161,31 @@ TEST_F(EngineTest, SampleLimit) {
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
 }
 
+// A querier that passes everything to another and lets a test wrap the series sets it
+// selects.
+class WrappingQuerier : public storage::Querier {
+ public:
+  using Wrap =
+      std::function<std::unique_ptr<storage::SeriesSet>(std::unique_ptr<storage::SeriesSet>)>;
+  WrappingQuerier(std::unique_ptr<storage::Querier> inner, Wrap wrap)
+      : inner_(std::move(inner)), wrap_(std::move(wrap)) {}
+  std::unique_ptr<storage::SeriesSet> Select(bool sorted, const storage::SelectHints* hints,
+                                             const Matchers& matchers) override {
+    return wrap_(inner_->Select(sorted, hints, matchers));
+  }
+  Result<std::vector<std::string>> LabelValues(std::string_view name,
+                                               const Matchers& matchers) override {
+    return inner_->LabelValues(name, matchers);
+  }
+  Result<std::vector<std::string>> LabelNames(const Matchers& matchers) override {
+    return inner_->LabelNames(matchers);
+  }
+
+ private:
+  std::unique_ptr<storage::Querier> inner_;
+  Wrap wrap_;
+};
+
 // Storage that calls a hook before handing out each series, so tests can slow a query down
 // or cancel it at a known point of its evaluation.
 class HookedQueryable : public storage::Queryable {
@@ -169,7 +194,11 @@ class HookedQueryable : public storage::Queryable {
       : inner_(inner), on_series_(std::move(on_series)) {}
 
   std::unique_ptr<storage::Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    return std::make_unique<Querier>(inner_.NewQuerier(mint, maxt), this);
+    return std::make_unique<WrappingQuerier>(
+        inner_.NewQuerier(mint, maxt),
+        [this](std::unique_ptr<storage::SeriesSet> set) -> std::unique_ptr<storage::SeriesSet> {
+          return std::make_unique<Set>(std::move(set), this);
+        });
   }
   int series_read() const { return read_.load(); }
 
@@ -190,27 +219,6 @@ class HookedQueryable : public storage::Queryable {
     std::unique_ptr<storage::SeriesSet> inner_;
     HookedQueryable* q_;
   };
-  class Querier : public storage::Querier {
-   public:
-    Querier(std::unique_ptr<storage::Querier> inner, HookedQueryable* q)
-        : inner_(std::move(inner)), q_(q) {}
-    std::unique_ptr<storage::SeriesSet> Select(bool sorted, const storage::SelectHints* hints,
-                                               const Matchers& matchers) override {
-      return std::make_unique<Set>(inner_->Select(sorted, hints, matchers), q_);
-    }
-    Result<std::vector<std::string>> LabelValues(std::string_view name,
-                                                 const Matchers& matchers) override {
-      return inner_->LabelValues(name, matchers);
-    }
-    Result<std::vector<std::string>> LabelNames(const Matchers& matchers) override {
-      return inner_->LabelNames(matchers);
-    }
-
-   private:
-    std::unique_ptr<storage::Querier> inner_;
-    HookedQueryable* q_;
-  };
-
   storage::Queryable& inner_;
   std::function<void(int)> on_series_;
   std::atomic<int> read_{0};
@@ -385,7 +393,11 @@ class CountingQueryable : public storage::Queryable {
  public:
   explicit CountingQueryable(storage::Queryable& inner) : inner_(inner) {}
   std::unique_ptr<storage::Querier> NewQuerier(int64_t mint, int64_t maxt) override {
-    return std::make_unique<Querier>(inner_.NewQuerier(mint, maxt), &read_);
+    return std::make_unique<WrappingQuerier>(
+        inner_.NewQuerier(mint, maxt),
+        [this](std::unique_ptr<storage::SeriesSet> set) -> std::unique_ptr<storage::SeriesSet> {
+          return std::make_unique<Set>(std::move(set), &read_);
+        });
   }
   uint64_t samples_read() const { return read_; }
 
@@ -436,27 +448,6 @@ class CountingQueryable : public storage::Queryable {
     uint64_t* read_;
     std::optional<CountedSeries> current_;
   };
-  class Querier : public storage::Querier {
-   public:
-    Querier(std::unique_ptr<storage::Querier> inner, uint64_t* read)
-        : inner_(std::move(inner)), read_(read) {}
-    std::unique_ptr<storage::SeriesSet> Select(bool sorted, const storage::SelectHints* hints,
-                                               const Matchers& matchers) override {
-      return std::make_unique<Set>(inner_->Select(sorted, hints, matchers), read_);
-    }
-    Result<std::vector<std::string>> LabelValues(std::string_view name,
-                                                 const Matchers& matchers) override {
-      return inner_->LabelValues(name, matchers);
-    }
-    Result<std::vector<std::string>> LabelNames(const Matchers& matchers) override {
-      return inner_->LabelNames(matchers);
-    }
-
-   private:
-    std::unique_ptr<storage::Querier> inner_;
-    uint64_t* read_;
-  };
-
   storage::Queryable& inner_;
   uint64_t read_ = 0;
 };

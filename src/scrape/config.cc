@@ -254,8 +254,7 @@ Status ParseJob(const YAML::Node& n, const std::string& at, const Config& global
 Status ParseBasicAuthConfig(const YAML::Node& n, const std::string& where, BasicAuth& out) {
   return ParseBasicAuth(n, where, out);
 }
-Status ParseAuthorizationConfig(const YAML::Node& n, const std::string& where,
-                                Authorization& out) {
+Status ParseAuthorizationConfig(const YAML::Node& n, const std::string& where, Authorization& out) {
   return ParseAuthorization(n, where, out);
 }
 Status ParseTlsConfig(const YAML::Node& n, const std::string& where, TlsConfig& out) {

@@ -104,8 +104,7 @@ Result<Config> ParseConfig(std::string_view yaml);
 // The HTTP client sections shared with other clients of the configuration (remote_write):
 // each parses one mapping with Prometheus's field names; errors name `where` and the field.
 Status ParseBasicAuthConfig(const YAML::Node& n, const std::string& where, BasicAuth& out);
-Status ParseAuthorizationConfig(const YAML::Node& n, const std::string& where,
-                                Authorization& out);
+Status ParseAuthorizationConfig(const YAML::Node& n, const std::string& where, Authorization& out);
 Status ParseTlsConfig(const YAML::Node& n, const std::string& where, TlsConfig& out);
 
 // The job zenwatch runs when the configuration has none named "zenwatch": itself, every
