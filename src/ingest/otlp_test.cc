@@ -13,37 +13,20 @@
 #include "ingest/exposition_number.h"
 #include "ingest/otlp_names.h"
 #include "ingest/otlp_proto.h"
+#include "ingest/proto_wire_testing.h"
 #include "storage/series_set.h"
 #include "tsdb/head.h"
 
 namespace zw::ingest {
 namespace {
 
-// ---- a minimal protobuf writer for hand-built requests ----
-
-std::string Varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-  return out;
-}
-std::string Tag(uint32_t field, uint32_t wt) { return Varint(field << 3 | wt); }
+using protowire::DoubleField;
+using protowire::Fixed64Field;
+using protowire::Tag;
+using protowire::Varint;
+using protowire::VarintField;
 std::string Len(uint32_t field, std::string_view payload) {
-  return Tag(field, 2) + Varint(payload.size()) + std::string(payload);
-}
-std::string VarintField(uint32_t field, uint64_t v) { return Tag(field, 0) + Varint(v); }
-std::string Fixed64(uint32_t field, uint64_t v) {
-  char b[8];
-  std::memcpy(b, &v, 8);
-  return Tag(field, 1) + std::string(b, 8);
-}
-std::string Double(uint32_t field, double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  return Fixed64(field, bits);
+  return protowire::LenField(field, payload);
 }
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
@@ -67,12 +50,13 @@ constexpr int64_t kT0Ms = 1'700'000'000'000;
 
 std::string NumberPoint(const Attrs& attrs, uint64_t start, uint64_t time, double v,
                         uint32_t flags = 0) {
-  std::string p = AttrFields(7, attrs) + Fixed64(2, start) + Fixed64(3, time) + Double(4, v);
+  std::string p =
+      AttrFields(7, attrs) + Fixed64Field(2, start) + Fixed64Field(3, time) + DoubleField(4, v);
   if (flags) p += VarintField(8, flags);
   return p;
 }
 std::string IntPoint(const Attrs& attrs, uint64_t time, int64_t v) {
-  return AttrFields(7, attrs) + Fixed64(3, time) + Fixed64(6, static_cast<uint64_t>(v));
+  return AttrFields(7, attrs) + Fixed64Field(3, time) + Fixed64Field(6, static_cast<uint64_t>(v));
 }
 std::string HistogramPoint(const Attrs& attrs, uint64_t start, uint64_t time,
                            std::vector<uint64_t> counts, std::vector<double> bounds, double sum) {
@@ -80,11 +64,12 @@ std::string HistogramPoint(const Attrs& attrs, uint64_t start, uint64_t time,
   std::string packed_counts, packed_bounds;
   for (uint64_t c : counts) {
     total += c;
-    packed_counts += Fixed64(1, c).substr(1);
+    packed_counts += Fixed64Field(1, c).substr(1);
   }
-  for (double b : bounds) packed_bounds += Double(1, b).substr(1);
-  return AttrFields(9, attrs) + Fixed64(2, start) + Fixed64(3, time) + Fixed64(4, total) +
-         Double(5, sum) + Len(6, packed_counts) + Len(7, packed_bounds);
+  for (double b : bounds) packed_bounds += DoubleField(1, b).substr(1);
+  return AttrFields(9, attrs) + Fixed64Field(2, start) + Fixed64Field(3, time) +
+         Fixed64Field(4, total) + DoubleField(5, sum) + Len(6, packed_counts) +
+         Len(7, packed_bounds);
 }
 std::string Buckets(int32_t offset, std::vector<uint64_t> counts) {
   std::string packed;
@@ -163,12 +148,13 @@ TEST(OtlpNamesTest, LabelNamesAreSanitised) {
 // ---- protobuf decoder ----
 
 TEST(OtlpProtoTest, DecodesEveryKindAsViews) {
-  std::string exp_point = AttrFields(1, {{"k", "v"}}) + Fixed64(3, kT0) + Fixed64(4, 6) +
-                          Double(5, 10.5) + VarintField(6, ZigZag(-1)) + Fixed64(7, 1) +
-                          Len(8, Buckets(-2, {2, 3})) + Len(9, Buckets(0, {0})) + Double(14, 0.001);
-  std::string summary_point = Fixed64(3, kT0) + Fixed64(4, 10) + Double(5, 55) +
-                              Len(6, Double(1, 0.5) + Double(2, 4)) +
-                              Len(6, Double(1, 0.99) + Double(2, 9));
+  std::string exp_point = AttrFields(1, {{"k", "v"}}) + Fixed64Field(3, kT0) + Fixed64Field(4, 6) +
+                          DoubleField(5, 10.5) + VarintField(6, ZigZag(-1)) + Fixed64Field(7, 1) +
+                          Len(8, Buckets(-2, {2, 3})) + Len(9, Buckets(0, {0})) +
+                          DoubleField(14, 0.001);
+  std::string summary_point = Fixed64Field(3, kT0) + Fixed64Field(4, 10) + DoubleField(5, 55) +
+                              Len(6, DoubleField(1, 0.5) + DoubleField(2, 4)) +
+                              Len(6, DoubleField(1, 0.99) + DoubleField(2, 9));
   std::string body = Request(
       kResource,
       {Gauge("g", "", {NumberPoint({{"a", "1"}}, 0, kT0, 2.5)}),
@@ -224,12 +210,12 @@ TEST(OtlpProtoTest, NonStringAttributesBecomeStrings) {
   std::string arr =
       Len(5, Len(1, Str("x")) + Len(1, VarintField(3, 2)) + Len(1, VarintField(2, 1)));
   std::string kvl =
-      Len(6, Len(1, KeyValue("a", Double(4, 0.5))) + Len(1, KeyValue("b", Str("\"q"))));
+      Len(6, Len(1, KeyValue("a", DoubleField(4, 0.5))) + Len(1, KeyValue("b", Str("\"q"))));
   std::string point = Len(7, KeyValue("b", VarintField(2, 1))) +
                       Len(7, KeyValue("i", VarintField(3, static_cast<uint64_t>(-42)))) +
-                      Len(7, KeyValue("d", Double(4, 1.25))) +
+                      Len(7, KeyValue("d", DoubleField(4, 1.25))) +
                       Len(7, KeyValue("y", Len(7, "\x01\x02\xff"))) + Len(7, KeyValue("arr", arr)) +
-                      Len(7, KeyValue("kv", kvl)) + Fixed64(3, kT0) + Double(4, 1);
+                      Len(7, KeyValue("kv", kvl)) + Fixed64Field(3, kT0) + DoubleField(4, 1);
   otlp::ExportRequest req;
   ASSERT_TRUE(otlp::DecodeExportRequest(Request({}, {Gauge("g", "", {point})}), &req).ok());
   std::vector<std::string> got;
@@ -241,8 +227,9 @@ TEST(OtlpProtoTest, NonStringAttributesBecomeStrings) {
 }
 
 TEST(OtlpProtoTest, UnpackedRepeatedFieldsAndUnknownFieldsAreAccepted) {
-  std::string point = Fixed64(3, kT0) + Fixed64(4, 3) + Fixed64(6, 1) + Fixed64(6, 2) +
-                      Double(7, 5.0) + VarintField(99, 7) + Len(100, "junk") + Tag(101, 5) + "abcd";
+  std::string point = Fixed64Field(3, kT0) + Fixed64Field(4, 3) + Fixed64Field(6, 1) +
+                      Fixed64Field(6, 2) + DoubleField(7, 5.0) + VarintField(99, 7) +
+                      Len(100, "junk") + Tag(101, 5) + "abcd";
   std::string body = Request({}, {Histogram("h", "", 2, {point})}) + VarintField(50, 1);
   otlp::ExportRequest req;
   Status st = otlp::DecodeExportRequest(body, &req);
@@ -271,7 +258,7 @@ TEST(OtlpProtoTest, TruncatedInputNamesThePlace) {
 }
 
 TEST(OtlpProtoTest, WrongWireTypeNamesTheField) {
-  std::string point = Fixed64(3, kT0) + VarintField(4, 1);  // as_double as a varint
+  std::string point = Fixed64Field(3, kT0) + VarintField(4, 1);  // as_double as a varint
   ExpectDecodeError(Request({}, {Gauge("g", "", {point})}),
                     "resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]: field 4 "
                     "(as_double): wire type 0 (varint), want 1 (fixed64)");
@@ -285,7 +272,7 @@ TEST(OtlpProtoTest, WrongWireTypeNamesTheField) {
 TEST(OtlpProtoTest, DeepAnyValueNestingIsRejected) {
   std::string v = Str("x");
   for (int i = 0; i < 40; ++i) v = Len(5, Len(1, v));
-  std::string point = Len(7, KeyValue("deep", v)) + Fixed64(3, kT0) + Double(4, 1);
+  std::string point = Len(7, KeyValue("deep", v)) + Fixed64Field(3, kT0) + DoubleField(4, 1);
   ExpectDecodeError(Request({}, {Gauge("g", "", {point})}), "nested deeper than");
 }
 
@@ -500,8 +487,9 @@ TEST_F(OtlpTest, DeltaHistogramsAccumulatePerBucket) {
 TEST_F(OtlpTest, ExponentialHistogramBecomesClassicBucketsAtItsOwnBounds) {
   // Scale 0: bucket i holds (2^i, 2^(i+1)]. Positive offset 1: (2,4] x2, (4,8] x1;
   // negative offset 0: [-2,-1) x1; zero bucket x1 (threshold 0).
-  std::string p = Fixed64(3, kT0) + Fixed64(4, 5) + Double(5, 9) + VarintField(6, ZigZag(0)) +
-                  Fixed64(7, 1) + Len(8, Buckets(1, {2, 1})) + Len(9, Buckets(0, {1}));
+  std::string p = Fixed64Field(3, kT0) + Fixed64Field(4, 5) + DoubleField(5, 9) +
+                  VarintField(6, ZigZag(0)) + Fixed64Field(7, 1) + Len(8, Buckets(1, {2, 1})) +
+                  Len(9, Buckets(0, {1}));
   MustExport(Request(kResource, {Metric("size", "By", 10, Len(1, p) + VarintField(2, 2))}));
   auto b = [&](std::string_view le) {
     return Last(L({{"__name__", "size_bytes_bucket"}, {"le", le}}));
@@ -517,8 +505,8 @@ TEST_F(OtlpTest, ExponentialHistogramBecomesClassicBucketsAtItsOwnBounds) {
 TEST_F(OtlpTest, FineExponentialScalesAreMergedDown) {
   // Scale 6 (64 buckets per power of two) is merged to scale 4: 4 buckets per classic one.
   std::vector<uint64_t> counts(64, 1);
-  std::string p =
-      Fixed64(3, kT0) + Fixed64(4, 64) + VarintField(6, ZigZag(6)) + Len(8, Buckets(0, counts));
+  std::string p = Fixed64Field(3, kT0) + Fixed64Field(4, 64) + VarintField(6, ZigZag(6)) +
+                  Len(8, Buckets(0, counts));
   MustExport(Request(kResource, {Metric("x", "", 10, Len(1, p) + VarintField(2, 2))}));
   EXPECT_EQ(Last(L({{"__name__", "x_bucket"}, {"le", "2.0"}})), 64);
   // 2^(1/16): the first scale-4 bound, holding the first 4 scale-6 buckets.
@@ -528,8 +516,9 @@ TEST_F(OtlpTest, FineExponentialScalesAreMergedDown) {
 }
 
 TEST_F(OtlpTest, SummaryBecomesQuantilesSumAndCount) {
-  std::string p = Fixed64(3, kT0) + Fixed64(4, 10) + Double(5, 55) +
-                  Len(6, Double(1, 0.5) + Double(2, 4)) + Len(6, Double(1, 0.99) + Double(2, 9));
+  std::string p = Fixed64Field(3, kT0) + Fixed64Field(4, 10) + DoubleField(5, 55) +
+                  Len(6, DoubleField(1, 0.5) + DoubleField(2, 4)) +
+                  Len(6, DoubleField(1, 0.99) + DoubleField(2, 9));
   MustExport(Request(kResource, {Metric("resp.size", "", 11, Len(1, p))}));
   EXPECT_EQ(Last(L({{"__name__", "resp_size"}, {"quantile", "0.5"}})), 4);
   EXPECT_EQ(Last(L({{"__name__", "resp_size"}, {"quantile", "0.99"}})), 9);
@@ -570,16 +559,18 @@ TEST_F(OtlpTest, RefusedPointsArePartialSuccessTheRestIsStored) {
 
 TEST_F(OtlpTest, MalformedDataRejectsTheWholeRequest) {
   std::string good = Gauge("ok", "", {NumberPoint({}, 0, kT0, 1)});
-  ExpectRejected(Request(kResource, {good, Gauge("g", "", {Fixed64(4, 0) + Double(4, 1)})}),
-                 "timeUnixNano is missing");
-  ExpectRejected(Request(kResource, {good, Gauge("g", "", {Fixed64(3, kT0)})}),
+  ExpectRejected(
+      Request(kResource, {good, Gauge("g", "", {Fixed64Field(4, 0) + DoubleField(4, 1)})}),
+      "timeUnixNano is missing");
+  ExpectRejected(Request(kResource, {good, Gauge("g", "", {Fixed64Field(3, kT0)})}),
                  "neither asDouble nor asInt");
   ExpectRejected(Request(kResource, {good, Sum("s", "", 0, true, {NumberPoint({}, 0, kT0, 1)})}),
                  "aggregation temporality 0 is not 1 (delta) or 2 (cumulative)");
   ExpectRejected(
-      Request(kResource, {good, Histogram("h", "", 2,
-                                          {AttrFields(9, {}) + Fixed64(3, kT0) + Fixed64(4, 3) +
-                                           Fixed64(6, 3) + Double(7, 1)})}),
+      Request(kResource,
+              {good, Histogram("h", "", 2,
+                               {AttrFields(9, {}) + Fixed64Field(3, kT0) + Fixed64Field(4, 3) +
+                                Fixed64Field(6, 3) + DoubleField(7, 1)})}),
       "1 bucket_counts for 1 explicit_bounds");
   ExpectRejected(
       Request(kResource,

@@ -9,6 +9,7 @@
 #include <snappy.h>
 
 #include "core/sample.h"
+#include "ingest/proto_wire_testing.h"
 #include "ingest/remote_write_proto.h"
 #include "storage/series_set.h"
 #include "tsdb/head.h"
@@ -16,26 +17,12 @@
 namespace zw::ingest {
 namespace {
 
-// A minimal protobuf writer for hand-built requests.
-std::string Varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-  return out;
-}
-std::string Tag(uint32_t field, uint32_t wire_type) { return Varint(field << 3 | wire_type); }
-std::string LenField(uint32_t field, std::string_view payload) {
-  return Tag(field, 2) + Varint(payload.size()) + std::string(payload);
-}
-std::string VarintField(uint32_t field, uint64_t v) { return Tag(field, 0) + Varint(v); }
-std::string DoubleField(uint32_t field, double v) {
-  char b[8];
-  std::memcpy(b, &v, 8);
-  return Tag(field, 1) + std::string(b, 8);
-}
+using protowire::DoubleField;
+using protowire::LenField;
+using protowire::Tag;
+using protowire::Varint;
+using protowire::VarintField;
+
 std::string LabelMsg(std::string_view name, std::string_view value) {
   return LenField(1, name) + LenField(2, value);
 }
