@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/sample.h"
+#include "tsdb/chunkenc/fuzz_recipe.h"
 #include "tsdb/chunkenc/packed_chunk.h"
 
 namespace {
@@ -60,28 +61,11 @@ void DecodeArbitrary(std::span<const uint8_t> in) {
   }
 }
 
-// Reads the input front to back; runs dry into zeros.
-class Recipe {
- public:
-  explicit Recipe(std::span<const uint8_t> in) : in_(in) {}
-  bool empty() const { return pos_ >= in_.size(); }
-  uint8_t Byte() { return pos_ < in_.size() ? in_[pos_++] : 0; }
-  uint64_t U64() {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | Byte();
-    return v;
-  }
-
- private:
-  std::span<const uint8_t> in_;
-  size_t pos_ = 0;
-};
-
 // Samples shaped like real series (steps, small decimal changes) or arbitrary bits, as the
 // recipe says, so that every column order, the decimal and the bit-pattern values and the
 // fallbacks between them are reached.
 void RoundTrip(std::span<const uint8_t> in) {
-  Recipe r(in);
+  FuzzRecipe r(in);
   std::vector<Sample> samples;
   uint64_t t = r.U64();  // unsigned: steps wrap instead of overflowing
   double v = 0;

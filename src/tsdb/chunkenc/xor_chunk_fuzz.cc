@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "core/sample.h"
+#include "tsdb/chunkenc/fuzz_recipe.h"
 #include "tsdb/chunkenc/xor_chunk.h"
 
 namespace {
 
 using zw::Sample;
+using zw::chunkenc::FuzzRecipe;
 using zw::chunkenc::XorChunk;
 using zw::chunkenc::XorIterator;
 
@@ -67,25 +69,8 @@ void DecodeArbitrary(std::span<const uint8_t> in) {
   }
 }
 
-// Reads the input front to back; runs dry into zeros.
-class Recipe {
- public:
-  explicit Recipe(std::span<const uint8_t> in) : in_(in) {}
-  bool empty() const { return pos_ >= in_.size(); }
-  uint8_t Byte() { return pos_ < in_.size() ? in_[pos_++] : 0; }
-  uint64_t U64() {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | Byte();
-    return v;
-  }
-
- private:
-  std::span<const uint8_t> in_;
-  size_t pos_ = 0;
-};
-
 void RoundTrip(std::span<const uint8_t> in) {
-  Recipe r(in);
+  FuzzRecipe r(in);
   std::vector<Sample> want;
   uint64_t t = r.U64();
   uint64_t v = r.U64();
