@@ -95,14 +95,18 @@ void Evaluator::CheckInterrupt() {
   }
 }
 
-void Evaluator::AddSamples(uint64_t n) {
-  step_samples_ += n;
-  peak_samples_ = std::max(peak_samples_, step_samples_);
-  if (step_samples_ > opts_.max_samples) {
+void Evaluator::HoldingAtOnce(uint64_t n) {
+  peak_samples_ = std::max(peak_samples_, n);
+  if (n > opts_.max_samples) {
     throw EvalError(StatusCode::kResourceExhausted,
                     "query processing would load too many samples into memory in query "
                     "execution");
   }
+}
+
+void Evaluator::AddSamples(uint64_t n) {
+  step_samples_ += n;
+  HoldingAtOnce(step_samples_);
 }
 
 int64_t Evaluator::AtTime(const AtModifier& at, int64_t ts) const {

@@ -168,6 +168,8 @@ class Evaluator {
   Stepped StepAggregate(const AggregateExpr& a);
   void Hold(uint64_t n);
   void Unhold(uint64_t n) { held_ -= n; }
+  // Notes that `n` samples are held at once (for peakSamples); throws past max_samples.
+  void HoldingAtOnce(uint64_t n);
 
   const EngineOptions& opts_;
   storage::Querier& querier_;

@@ -63,12 +63,7 @@ class Cursor {
 
 void Evaluator::Hold(uint64_t n) {
   held_ += n;
-  peak_samples_ = std::max(peak_samples_, held_);
-  if (held_ > opts_.max_samples) {
-    throw EvalError(StatusCode::kResourceExhausted,
-                    "query processing would load too many samples into memory in query "
-                    "execution");
-  }
+  HoldingAtOnce(held_);
 }
 
 Stepped Evaluator::RangeEval(const Expr& e) {
@@ -231,8 +226,7 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
       mc.no_drops = last_drop <= window[head].t;
       // As in Prometheus, the window counts against the limit while it is held.
       const uint64_t in_window = window.size() - head;
-      peak_samples_ = std::max(peak_samples_, held_ + in_window);
-      if (held_ + in_window > opts_.max_samples) Hold(in_window);  // throws
+      HoldingAtOnce(held_ + in_window);
       queryable_samples_ += in_window;
       if (std::optional<double> v = impl->matrix(mc)) series.points.push_back({ts, *v});
     }
