@@ -139,11 +139,17 @@ def measure_queries(srv, workload, log=print):
             n, err = 0, str(e)[:300]
         secs = time.time() - t0
         peak = srv.peak_rss_bytes() if exact else None
+        split = srv.rss_split()
         out[name] = {"query": promql, "seconds": round(secs, 3), "series": n, "error": err,
                      "rss_before": rss0, "peak_rss": peak,
-                     "peak_over_before": peak - rss0 if peak else None}
+                     "peak_over_before": peak - rss0 if peak else None,
+                     # After the query: what stayed, by kind (file: pages of mapped files
+                     # the query read, which the kernel may drop; anon: heap).
+                     "anon_after": split.get("anon"), "file_after": split.get("file")}
         log(f"    {srv.name} {name}: {secs:.2f} s, {n} series, peak RSS "
             + (f"{peak / 1e6:.0f} MB (+{max(0, peak - rss0) / 1e6:.0f} MB)" if peak else "n/a")
+            + (f", after: anon {split['anon'] / 1e6:.0f} MB, file {split['file'] / 1e6:.0f} MB"
+               if split else "")
             + (f", error {err}" if err else ""))
     return out
 
@@ -163,6 +169,7 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
         wait_idle(srv, max_seconds=max(1, min(60, deadline - time.time())))
         cpu_total = srv.cpu_seconds() - cpu0
         rss = srv.rss_bytes()
+        split = srv.rss_split()
         end_s = workload.end_ms / 1000
         try:
             got_series = int(float(srv.query('count({__name__=~"bench_.+"})', end_s)[0]["value"][1]))
@@ -197,6 +204,9 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
             "rss_bytes": rss,
             "rss_bytes_before": rss0,
             "rss_bytes_per_series": round((rss - rss0) / workload.n_series, 1),
+            # The same RSS split: anonymous (heap, stacks) and file-backed (mapped files).
+            "rss_anon_bytes": split.get("anon"),
+            "rss_file_bytes": split.get("file"),
             "series_found": got_series,
             # Long-term format only (blocks / merged parts, no WAL), see Server.compacted_bytes.
             "compacted_bytes": compacted,
@@ -221,7 +231,8 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
                 os.lstat(os.path.join(root, n)).st_blocks * 512 for n in names)
         result["disk_by_top_dir"] = files
         log(f"  {kind}: {result['samples_per_s']:,} samples/s, "
-            f"{result['cpu_s_per_m_samples']} CPU-s/M samples, RSS {rss / 1e6:.0f} MB, "
+            f"{result['cpu_s_per_m_samples']} CPU-s/M samples, RSS {rss / 1e6:.0f} MB "
+            f"(anon {(split.get('anon') or 0) / 1e6:.0f}, file {(split.get('file') or 0) / 1e6:.0f}), "
             f"disk {result['disk_bytes_after_stop'] / 1e6:.1f} MB, compacted "
             f"{result['compacted_bytes_per_sample']} B/sample, errors {sent['errors']}"
             + (f" ({sent['first_error']})" if sent["first_error"] else ""))
@@ -317,6 +328,7 @@ def main():
                 summary[kind] = {k: median_of(rs, k) for k in (
                     "samples_per_s", "cpu_s_per_m_samples", "cpu_s_per_m_samples_incl_background",
                     "samples_per_cpu_s", "core_utilisation", "rss_bytes", "rss_bytes_per_series",
+                    "rss_anon_bytes", "rss_file_bytes",
                     "disk_bytes_after_stop", "disk_bytes_per_sample", "compacted_bytes",
                     "compacted_bytes_per_sample")}
                 for name, _ in query_set(w) if args.queries else []:

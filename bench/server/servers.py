@@ -51,6 +51,7 @@ def dir_bytes(path):
 class Server:
     name = "?"
     write_path = "/api/v1/write"
+    env_env = None  # names the variable with extra environment for the server
 
     def __init__(self, core=0, binary=None):
         self.core = core
@@ -69,7 +70,8 @@ class Server:
         self.port = free_port()
         self.log = open(self.log_path, "w")
         cmd = ["taskset", "-c", str(self.core)] + self.command()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.environment())
         ALL_STARTED.append(self)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -103,6 +105,33 @@ class Server:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         return 0
+
+    def environment(self):
+        """The server's environment: ours, plus `NAME=value` words from the variable named
+        by env_env (zenwatch: ZW_BENCH_ENV, e.g. "MALLOC_ARENA_MAX=2")."""
+        env = dict(os.environ)
+        for word in shlex.split(os.environ.get(self.env_env, "")) if self.env_env else []:
+            name, _, value = word.partition("=")
+            env[name] = value
+        return env
+
+    def rss_split(self):
+        """Resident memory split by kind, from /proc/<pid>/smaps_rollup: {"anon", "file"}
+        bytes (file: mapped files, e.g. memory-mapped chunks and blocks; anon: heap,
+        stacks). Empty where smaps_rollup is missing."""
+        fields = {}
+        try:
+            with open(f"/proc/{self.proc.pid}/smaps_rollup") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 3 and parts[2] == "kB":
+                        fields[parts[0].rstrip(":")] = int(parts[1]) * 1024
+        except OSError:
+            return {}
+        if "Rss" not in fields or "Anonymous" not in fields:
+            return {}
+        anon = fields["Anonymous"]
+        return {"anon": anon, "file": fields["Rss"] - anon }
 
     def flush(self):
         """Makes what was ingested durable on disk, where the server offers a way."""
@@ -184,6 +213,7 @@ class Zenwatch(Server):
     default_binary = os.environ.get("ZW_BINARY", "")
     ready_path = "/-/ready"
     args_env = "ZW_BENCH_ARGS"
+    env_env = "ZW_BENCH_ENV"
 
     def command(self):
         if not self.binary or not os.path.exists(self.binary):
@@ -255,6 +285,7 @@ class ZenwatchBaseline(Zenwatch):
     name = "zenwatch_baseline"
     default_binary = os.environ.get("ZW_BASELINE_BINARY", "")
     args_env = "ZW_BASELINE_ARGS"
+    env_env = "ZW_BASELINE_ENV"
 
 
 SERVERS = {"zenwatch": Zenwatch, "zenwatch_baseline": ZenwatchBaseline,

@@ -107,17 +107,41 @@ void TrimScratch(Scratch& s) {
   if (s.req.labels.capacity() > kKeepBytes / sizeof(prompb::LabelView)) s.req = {};
 }
 
+// Whether the wire bytes of a series' labels (label_bytes of a TimeSeriesView) stand for
+// exactly `labels`, as the receiver normalises them: empty values dropped, sorted by name.
+// `scratch` is reused across calls. Senders put labels in order (Prometheus does), which
+// is the quick case; otherwise the views are sorted first.
+bool WireMatches(std::string_view wire, const Labels& labels,
+                 std::vector<prompb::LabelView>& scratch) {
+  scratch.clear();
+  if (!prompb::DecodeLabels(wire, &scratch).ok()) return false;
+  std::erase_if(scratch, [](const prompb::LabelView& l) { return l.value.empty(); });
+  if (scratch.size() != labels.size()) return false;
+  auto by_name = [](const prompb::LabelView& x, const prompb::LabelView& y) {
+    return x.name < y.name;
+  };
+  if (!std::is_sorted(scratch.begin(), scratch.end(), by_name))
+    std::stable_sort(scratch.begin(), scratch.end(), by_name);
+  for (size_t i = 0; i < scratch.size(); ++i) {
+    if (scratch[i].name != labels[i].name || scratch[i].value != labels[i].value) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-// Label bytes -> series, open addressing with linear probing over a power-of-two table
-// kept at most half full; entries live in a deque so their addresses are stable while
-// requests hold them under the shared lock.
+// Hash of a series' label wire bytes -> series, open addressing with linear probing over a
+// power-of-two table kept at most half full. The wire bytes are not kept (they would cost
+// about as much as the labels again per series): a slot whose hash matches is confirmed
+// by comparing the request's labels with the entry's, so a hash collision costs a
+// comparison, never a wrong series. Entries live in a deque so that their addresses are
+// stable while requests hold them under the shared lock; a slot is 8 bytes (the upper half
+// of the hash and the entry's index), the entry keeps the whole hash for growing.
 class RemoteWriteIngester::SeriesCache {
  public:
   struct Entry {
-    Entry(std::string k, Labels l, storage::SeriesRef r)
-        : key(std::move(k)), labels(std::move(l)), ref(r) {}
-    std::string key;  // the wire bytes of the labels
+    Entry(uint64_t h, Labels l, storage::SeriesRef r) : hash(h), labels(std::move(l)), ref(r) {}
+    uint64_t hash;  // of the wire bytes it was cached under, to re-place it when growing
     Labels labels;
     // Updated when storage hands out a new reference (the series was garbage-collected
     // and re-created), so later appends go by reference again.
@@ -126,21 +150,18 @@ class RemoteWriteIngester::SeriesCache {
     std::atomic<uint32_t> meta_gen{0};
   };
 
-  Entry* Find(uint64_t hash, std::string_view key) const {
-    if (slots_.empty()) return nullptr;
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.entry == nullptr) return nullptr;
-      if (s.hash == hash && s.entry->key == key) return s.entry;
-    }
+  // The entry whose labels `wire` (a series' label wire bytes, hashing to `hash`) encodes.
+  Entry* Find(uint64_t hash, std::string_view wire, std::vector<prompb::LabelView>& scratch) const {
+    return Probe(hash, [&](const Entry& e) { return WireMatches(wire, e.labels, scratch); });
   }
 
-  // Adds the series unless its key is present.
-  void Insert(uint64_t hash, std::string_view key, const Labels& labels, storage::SeriesRef ref) {
-    if (Find(hash, key)) return;
+  // Adds the series unless an entry with this hash has equal labels.
+  void Insert(uint64_t hash, const Labels& labels, storage::SeriesRef ref) {
+    if (Probe(hash, [&](const Entry& e) { return e.labels == labels; })) return;
+    if (entries_.size() >= UINT32_MAX - 1) return;  // indices are 32-bit; never near in practice
     if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
-    entries_.emplace_back(std::string(key), labels, ref);
-    Place(hash, &entries_.back());
+    entries_.emplace_back(hash, labels, ref);
+    Place(hash, static_cast<uint32_t>(entries_.size()));
   }
 
   void Clear() {
@@ -152,23 +173,36 @@ class RemoteWriteIngester::SeriesCache {
 
  private:
   struct Slot {
-    uint64_t hash = 0;
-    Entry* entry = nullptr;
+    uint32_t tag = 0;    // the hash's upper 32 bits
+    uint32_t entry = 0;  // index into entries_ + 1; 0: empty
   };
+  static uint32_t Tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
-  void Place(uint64_t hash, Entry* e) {
+  template <typename Same>
+  Entry* Probe(uint64_t hash, Same same) const {
+    if (slots_.empty()) return nullptr;
+    const uint32_t tag = Tag(hash);
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.entry == 0) return nullptr;
+      if (s.tag == tag) {
+        Entry& e = const_cast<Entry&>(entries_[s.entry - 1]);
+        if (same(e)) return &e;
+      }
+    }
+  }
+
+  void Place(uint64_t hash, uint32_t entry) {
     size_t i = hash & mask_;
-    while (slots_[i].entry != nullptr) i = (i + 1) & mask_;
-    slots_[i] = {hash, e};
+    while (slots_[i].entry != 0) i = (i + 1) & mask_;
+    slots_[i] = {Tag(hash), entry};
   }
 
   void Grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+    slots_.assign(std::max<size_t>(1024, slots_.size() * 2), Slot{});
     mask_ = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.entry) Place(s.hash, s.entry);
-    }
+    for (size_t i = 0; i < entries_.size(); ++i)
+      Place(entries_[i].hash, static_cast<uint32_t>(i + 1));
   }
 
   std::vector<Slot> slots_;
@@ -204,7 +238,6 @@ class RemoteWriteIngester::Request {
  private:
   struct NewSeries {
     uint64_t hash;
-    std::string_view key;
     const Labels* labels;
     storage::SeriesRef ref;
   };
@@ -278,10 +311,12 @@ class RemoteWriteIngester::Request {
     const prompb::TimeSeriesView& ts = req_.series[i];
     if (ts.exemplars)
       ing_->stats_.exemplars_ignored.fetch_add(ts.exemplars, std::memory_order_relaxed);
-    uint64_t hash = XXH3_64bits(ts.label_bytes.data(), ts.label_bytes.size());
+    uint64_t hash = ing_->options_.series_hash_for_testing
+                        ? ing_->options_.series_hash_for_testing(ts.label_bytes)
+                        : XXH3_64bits(ts.label_bytes.data(), ts.label_bytes.size());
     const Labels* labels = nullptr;
     storage::SeriesRef ref = 0;
-    SeriesCache::Entry* entry = ing_->cache_->Find(hash, ts.label_bytes);
+    SeriesCache::Entry* entry = ing_->cache_->Find(hash, ts.label_bytes, s_.wire_labels);
     if (entry) {
       labels = &entry->labels;
       ref = entry->ref.load(std::memory_order_relaxed);
@@ -314,8 +349,7 @@ class RemoteWriteIngester::Request {
     samples_ += ts.samples_end - ts.samples_begin;
     if (entry && entry->ref.load(std::memory_order_relaxed) != ref)
       entry->ref.store(ref, std::memory_order_relaxed);
-    if (!entry && !ts.labels_interleaved)
-      new_series_.push_back({hash, ts.label_bytes, labels, ref});
+    if (!entry && !ts.labels_interleaved) new_series_.push_back({hash, labels, ref});
     return Status::Ok();
   }
 
@@ -356,7 +390,7 @@ class RemoteWriteIngester::Request {
       std::unique_lock lock(ing_->cache_mu_);
       if (ing_->cache_->size() + new_series_.size() > ing_->options_.max_cached_series)
         ing_->cache_->Clear();
-      for (const NewSeries& n : new_series_) ing_->cache_->Insert(n.hash, n.key, *n.labels, n.ref);
+      for (const NewSeries& n : new_series_) ing_->cache_->Insert(n.hash, *n.labels, n.ref);
     }
     if (attached_.empty() && local_meta_.empty()) return;
     std::lock_guard lock(ing_->meta_mu_);

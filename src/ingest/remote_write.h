@@ -14,12 +14,13 @@
 // named <family>, or <family>_bucket/_sum/_count/_total/_created/_info/_gsum/_gcount),
 // since the Appender records metadata only alongside a sample.
 //
-// Hot path: label messages are not decoded at all for known series. The wire bytes of a
-// series' labels are hashed and looked up in a cache of those bytes -> (interned Labels,
-// SeriesRef) shared by all requests (equal bytes decode to equal labels), so a known
-// series is appended by reference without decoding, building, interning or allocating
-// labels. Only new series are decoded, validated (on views: bad input is never interned),
-// interned, and added to the cache once their request commits.
+// Hot path: the wire bytes of a series' labels are hashed and looked up in a cache of
+// hash -> (interned Labels, SeriesRef) shared by all requests; a hit is confirmed by
+// decoding the label messages as views and comparing them with the cached labels (the
+// wire bytes themselves are not kept: that would cost as much memory as the labels
+// again), so a known series is appended by reference without building, validating,
+// interning or allocating labels. Only new series are validated (on views: bad input is
+// never interned), interned, and added to the cache once their request commits.
 //
 // Thread-safe: requests run concurrently; the cache is read under a shared lock.
 #pragma once
@@ -44,10 +45,13 @@ struct RemoteWriteOptions {
   // Largest decompressed body accepted; larger ones are rejected (400) before inflating.
   size_t max_decompressed_bytes = 256u << 20;
   // The series cache is cleared when it grows past this many label sets (each costs about
-  // its label bytes twice plus ~100 bytes).
+  // 60 bytes; its labels are shared with storage).
   size_t max_cached_series = 2u << 20;
   // Metric families whose metadata waits for a first sample; more are dropped.
   size_t max_pending_metadata = 100000;
+  // Tests only: replaces the hash of a series' label wire bytes (XXH3), e.g. with a
+  // constant so that every series collides in the cache.
+  uint64_t (*series_hash_for_testing)(std::string_view label_bytes) = nullptr;
 };
 
 struct RemoteWriteStats {

@@ -347,6 +347,57 @@ TEST_F(RemoteWriteTest, EquivalentEncodingsReachTheSameSeries) {
   EXPECT_EQ(head_->stats().series_created.load(), 1u);
 }
 
+TEST(RemoteWriteCacheTest, HashCollisionsAreResolvedByTheLabels) {
+  // Every series hashes alike: the cache must tell them apart by their labels.
+  auto h = tsdb::Head::Open({});
+  ASSERT_TRUE(h.ok());
+  RemoteWriteOptions opts;
+  opts.series_hash_for_testing = [](std::string_view) -> uint64_t { return 42; };
+  RemoteWriteIngester rw(h->get(), opts);
+  const std::vector<Labels> series = {
+      Labels{{"__name__", "up"}, {"job", "a"}},
+      Labels{{"__name__", "up"}, {"job", "b"}},
+      Labels{{"__name__", "up"}, {"job", "ab"}},
+      Labels{{"__name__", "down"}, {"job", "a"}},
+  };
+  auto msg = [](const Labels& ls, int64_t t, double v) {
+    std::string out;
+    for (const Label& l : ls) out += LenField(1, LabelMsg(l.name, l.value));
+    return out + LenField(2, SampleMsg(v, t));
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < series.size(); ++i) {
+      auto r = rw.Write(Snappy(Request({msg(series[i], 1000 * (round + 1), double(i))})));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+  }
+  EXPECT_EQ(rw.cached_series(), series.size());
+  EXPECT_EQ(rw.stats().cache_misses.load(), series.size());
+  for (size_t i = 0; i < series.size(); ++i) {
+    EXPECT_EQ(storage::ReadExact(**h, series[i]),
+              (std::vector<Sample>{{1000, double(i)}, {2000, double(i)}, {3000, double(i)}}))
+        << series[i].ToString();
+  }
+}
+
+TEST_F(RemoteWriteTest, UnsortedLabelsWithEmptyValuesHitTheCache) {
+  auto series = [](int64_t t) {
+    return Request({SeriesMsg(
+        {{"job", "node"}, {"empty", ""}, {"__name__", "up"}, {"instance", "a:9100"}}, {{t, 1}})});
+  };
+  for (int64_t t : {1000, 2000, 3000}) ASSERT_TRUE(Write(series(t)).ok());
+  EXPECT_EQ(rw_->stats().cache_misses.load(), 1u);
+  EXPECT_EQ(Samples(kUp).size(), 3u);
+  // A label set that only adds a label is another series, not a cache hit.
+  ASSERT_TRUE(
+      Write(Request({SeriesMsg(
+                {{"__name__", "up"}, {"instance", "a:9100"}, {"job", "node"}, {"zone", "z"}},
+                {{4000, 1}})}))
+          .ok());
+  EXPECT_EQ(head_->stats().series_created.load(), 2u);
+  EXPECT_EQ(Samples(kUp).size(), 3u);
+}
+
 TEST_F(RemoteWriteTest, InterleavedLabelsWorkWithoutCaching) {
   std::string series = LenField(1, LabelMsg("__name__", "up")) + LenField(2, SampleMsg(1, 1000)) +
                        LenField(1, LabelMsg("job", "a"));

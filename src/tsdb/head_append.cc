@@ -1,5 +1,7 @@
 // The head's Appender: buffers a transaction, logs it to the WAL on Commit, then applies
 // it to the series.
+#include <malloc.h>
+
 #include <mutex>
 #include <shared_mutex>
 
@@ -133,6 +135,7 @@ class HeadAppender final : public storage::Appender {
     const HeadOptions& o = head_->options();
     const int64_t ooo_min = head_->OutOfOrderMin();
     HeadChunkDisk* disk = head_->chunk_disk();
+    const uint32_t sealed_before = disk ? disk->sealed() : 0;
     int64_t mint = kMaxTime, maxt = kMinTime;
     uint64_t applied = 0, ooo = 0;
     for (size_t i = 0; i < samples_.size();) {
@@ -169,6 +172,7 @@ class HeadAppender final : public storage::Appender {
     }
     if (applied) head_->UpdateTimeRange(mint, maxt);
     commit_lock.unlock();
+    if (disk && disk->sealed() != sealed_before) MigrateAll(*disk);
     Release();
     stats.samples_appended.fetch_add(applied, std::memory_order_relaxed);
     stats.out_of_order_appended.fetch_add(ooo, std::memory_order_relaxed);
@@ -209,6 +213,25 @@ class HeadAppender final : public storage::Appender {
     thread_local std::vector<std::string_view> views;
     views.assign(bufs.begin(), bufs.begin() + static_cast<std::ptrdiff_t>(n));
     return w->Log(views);
+  }
+
+  // This commit finished a head chunk file (or several): every series with chunks in it
+  // swaps their heap copies for the mapping now, rather than at its next append, which
+  // for a series that stops receiving samples never comes. A sweep over all series per
+  // 2 MiB of chunks (~3,000 full chunks); series with nothing to move return at once,
+  // then a malloc_trim.
+  // Runs under this appender's epoch guard (series pointers stay valid) and outside the
+  // commit lock, taking one series lock at a time.
+  void MigrateAll(const HeadChunkDisk& disk) {
+    for (SeriesRef ref : head_->postings().All()) {
+      MemSeries* s = head_->GetByRef(ref);
+      if (!s) continue;
+      std::lock_guard lock(s->mu);
+      s->MigrateChunks(disk);
+    }
+    // The heap copies just freed (2 MiB or more, in many small pieces) leave the process
+    // rather than staying resident in malloc's arenas.
+    malloc_trim(0);
   }
 
   // Lets the series this transaction touched be garbage-collected again.

@@ -100,6 +100,36 @@ TEST(Head, ChunksCutAt120SamplesAndRangeBoundaries) {
   }
 }
 
+TEST(Head, AFullChunkIsCutAtOnceNotAtTheNextSample) {
+  auto head = OpenHead();
+  auto app = head->NewAppender();
+  for (int i = 0; i < 240; ++i) ASSERT_TRUE(app->Append(0, kUp, int64_t{i} * 15000, i).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  MemSeries* s = head->GetByLabels(kUp);
+  ASSERT_NE(s, nullptr);
+  {
+    std::lock_guard lock(s->mu);
+    // Two full chunks, both closed: nothing waits in the open chunk.
+    EXPECT_FALSE(s->HasOpenChunkLocked());
+    EXPECT_EQ(s->NumChunksLocked(), 2u);
+    EXPECT_EQ(s->MaxTimeLocked(), 239 * 15000);
+    EXPECT_EQ(s->LastValueLocked(), 239);
+  }
+  // Ordering checks still see the newest sample, and appends go on into a new chunk.
+  app = head->NewAppender();
+  EXPECT_FALSE(app->Append(0, kUp, 239 * 15000, 0).ok());  // conflicts with the newest
+  app->Rollback();
+  app = head->NewAppender();
+  ASSERT_TRUE(app->Append(0, kUp, 240 * 15000, 240).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  auto got = ReadAll(*head, kUp, 0, 240 * 15000);
+  ASSERT_EQ(got.size(), 241u);
+  for (int i = 0; i <= 240; ++i) EXPECT_EQ(got[i].v, i) << i;
+  std::lock_guard lock(s->mu);
+  EXPECT_TRUE(s->HasOpenChunkLocked());
+  EXPECT_EQ(s->NumChunksLocked(), 3u);
+}
+
 TEST(Head, QueryRangeIsInclusiveAndSeekWorks) {
   auto head = OpenHead();
   auto app = head->NewAppender();

@@ -36,7 +36,7 @@ std::optional<uint64_t> MemSeries::Lookup(int64_t t) const {
   auto c = std::lower_bound(closed_.begin(), closed_.end(), t,
                             [](const ClosedChunk& ch, int64_t x) { return ch.max_t < x; });
   if (c != closed_.end() && c->min_t <= t) return find_in(c->data());
-  if (open_.NumSamples() > 0 && open_min_t_ <= t && t <= max_t_) return find_in(open_.Bytes());
+  if (open_.NumSamples() > 0 && open_.MinTime() <= t && t <= max_t_) return find_in(open_.Bytes());
   return std::nullopt;
 }
 
@@ -70,25 +70,32 @@ void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples
   if (open_.NumSamples() > 0) {
     // The open chunk ends at the next multiple of chunk_range after its first sample, so
     // chunks of all series line up with the block boundaries they will be cut into.
-    int64_t start = open_min_t_;
+    int64_t start = open_.MinTime();
     int64_t q = start / chunk_range - (start % chunk_range < 0 ? 1 : 0);
     int64_t end = (q + 1) * chunk_range;
     if (open_.NumSamples() >= max_samples || t >= end) CutChunk(disk);
   }
-  if (open_.NumSamples() == 0) open_min_t_ = t;
   open_.Append(t, v);
-  // Chunks cut earlier whose file was finished since move to the mapping now, rather than
-  // at this series' next cut (up to a chunk's time later).
-  if (disk && disk->sealed() != seen_sealed_) MigrateChunks(*disk);
   max_t_ = t;
   last_bits_ = std::bit_cast<uint64_t>(v);
+  if (open_.NumSamples() >= max_samples) {
+    // A full chunk is cut now rather than at the next sample: its bytes go to the chunk
+    // file (off the heap once that file is mapped) instead of waiting a scrape interval in
+    // the open chunk's buffer, and the empty open chunk allocates nothing until then.
+    CutChunk(disk);
+  } else if (disk && disk->sealed() != seen_sealed_) {
+    // Chunks cut earlier whose file was finished since move to the mapping now, rather
+    // than at this series' next cut (up to a chunk's time later).
+    MigrateChunks(*disk);
+  }
 }
 
 void MemSeries::CutChunk(HeadChunkDisk* disk) {
-  // Grown two entries at a time rather than doubled: a series holds a handful of closed
-  // chunks (2-3 hours' worth), and every spare entry costs 48 bytes per series.
-  if (closed_.size() == closed_.capacity()) closed_.reserve(closed_.size() + 2);
-  closed_.push_back(ClosedChunk::Copy(open_.Bytes(), open_min_t_, max_t_));
+  // Grown one entry at a time rather than doubled: a series holds a handful of closed
+  // chunks (2-3 hours' worth), every spare entry costs 48 bytes per series, and moving a
+  // handful of entries once per chunk cut costs next to nothing.
+  if (closed_.size() == closed_.capacity()) closed_.reserve(closed_.size() + 1);
+  closed_.push_back(ClosedChunk::Copy(open_.Bytes(), open_.MinTime(), max_t_));
   if (disk) {
     closed_.back().disk = disk->Write(closed_.back().bytes(), max_t_);
     MigrateChunks(*disk);
@@ -121,7 +128,7 @@ bool MemSeries::Overlaps(int64_t mint, int64_t maxt) const {
   }
   if (closed_.empty() && open_.NumSamples() == 0) return false;
   if (max_t_ < mint) return false;
-  int64_t min_t = closed_.empty() ? open_min_t_ : closed_.front().min_t;
+  int64_t min_t = closed_.empty() ? open_.MinTime() : closed_.front().min_t;
   return min_t <= maxt;
 }
 
@@ -130,7 +137,7 @@ int64_t MemSeries::MinTimeLocked() const {
   if (!closed_.empty()) {
     m = closed_.front().min_t;
   } else if (open_.NumSamples() > 0) {
-    m = open_min_t_;
+    m = open_.MinTime();
   }
   if (!ooo_.empty()) m = std::min(m, ooo_.front().t);
   return m;
@@ -140,10 +147,9 @@ void MemSeries::TruncateBefore(int64_t mint) {
   auto keep = std::find_if(closed_.begin(), closed_.end(),
                            [mint](const ClosedChunk& c) { return c.max_t >= mint; });
   closed_.erase(closed_.begin(), keep);
-  if (closed_.capacity() > closed_.size() + 2) closed_.shrink_to_fit();
+  if (closed_.capacity() > closed_.size()) closed_.shrink_to_fit();
   if (open_.NumSamples() > 0 && max_t_ < mint) {
     open_ = chunkenc::XorChunk();
-    open_min_t_ = 0;
   }
   auto o = std::lower_bound(ooo_.begin(), ooo_.end(), mint,
                             [](const Sample& s, int64_t x) { return s.t < x; });
@@ -164,8 +170,8 @@ std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
   for (const ClosedChunk& c : closed_) {
     if (c.max_t >= mint && c.min_t <= maxt) out.push_back(c);
   }
-  if (open_.NumSamples() > 0 && max_t_ >= mint && open_min_t_ <= maxt) {
-    out.push_back(ClosedChunk::Copy(open_.Bytes(), open_min_t_, max_t_));
+  if (open_.NumSamples() > 0 && max_t_ >= mint && open_.MinTime() <= maxt) {
+    out.push_back(ClosedChunk::Copy(open_.Bytes(), open_.MinTime(), max_t_));
   }
   return out;
 }

@@ -73,9 +73,11 @@ class MemSeries {
   std::optional<uint64_t> Lookup(int64_t t) const;
   // REQUIRES: mu held, Check returned kOutOfOrderOk.
   void InsertOutOfOrder(int64_t t, double v);
-  // REQUIRES: mu held, Check returned kOk. Cuts a new chunk when the open one holds
-  // `max_samples` or `t` crosses the next multiple of `chunk_range` after its start; a cut
-  // chunk is queued on `disk` (when given) and older ones are swapped for their mappings.
+  // REQUIRES: mu held, Check returned kOk. Cuts the open chunk before appending when `t`
+  // crosses the next multiple of `chunk_range` after its start, and right after the append
+  // that makes it hold `max_samples` (so a full chunk never waits on the heap for the next
+  // sample); a cut chunk is queued on `disk` (when given) and older ones are swapped for
+  // their mappings.
   void Append(int64_t t, double v, int64_t chunk_range, int max_samples,
               HeadChunkDisk* disk = nullptr);
   // REQUIRES: mu held. Replaces heap copies of chunks whose file is now mapped by views of
@@ -113,7 +115,7 @@ class MemSeries {
   size_t NumOutOfOrderLocked() const { return ooo_.size(); }
   bool HasOpenChunkLocked() const { return open_.NumSamples() > 0; }
   // The open chunk's first sample time. REQUIRES: HasOpenChunkLocked().
-  int64_t OpenMinTimeLocked() const { return open_min_t_; }
+  int64_t OpenMinTimeLocked() const { return open_.MinTime(); }
   // Bytes of chunk data held, for memory accounting.
   size_t ChunkBytesLocked() const;
 
@@ -126,8 +128,7 @@ class MemSeries {
   // Guarded by mu.
   uint32_t seen_sealed_ = 0;  // HeadChunkDisk::sealed() at the last MigrateChunks
   std::vector<ClosedChunk> closed_;
-  chunkenc::XorChunk open_;
-  int64_t open_min_t_ = 0;
+  chunkenc::XorChunk open_;  // its MinTime() is the open chunk's first sample time
   int64_t max_t_ = kMinTime;
   uint64_t last_bits_ = 0;
   uint64_t txn_ = 0;

@@ -6,6 +6,9 @@
 namespace zw::tsdb {
 
 void MemPostings::InsertSorted(Postings& list, SeriesRef ref) {
+  // Grown by a quarter rather than doubled: the lists hold one reference per series and
+  // label pair, and a doubled list carries up to as much spare room again, for good.
+  if (list.size() == list.capacity()) list.reserve(list.size() + list.size() / 4 + 4);
   list.push_back(ref);
   for (size_t i = list.size() - 1; i > 0 && list[i - 1] > list[i]; --i)
     std::swap(list[i - 1], list[i]);

@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace zw::chunkenc {
@@ -41,28 +43,49 @@ inline void StoreBE64(uint8_t* p, uint64_t v) {
 // Invariant: every buffer byte past the last written bit is zero, and the buffer holds at
 // least kSlack bytes past the byte of the next bit once anything was written, so a write
 // is one unaligned 8-byte store plus at most one byte.
+//
+// Memory: the head keeps one writer per active series (its open chunk), so the buffer is a
+// bare array grown by a quarter at a time (std::string would at least double it) and the
+// writer itself is 16 bytes; a stream holds at most 512 MiB.
 class BitWriter {
  public:
   BitWriter() = default;
   // Continues after the last bit of `bytes`, e.g. to read them back through Bytes().
-  static BitWriter Adopt(std::string bytes) {
+  static BitWriter Adopt(std::string_view bytes) {
     BitWriter w;
-    w.bit_len_ = bytes.size() * 8;
-    w.buf_ = std::move(bytes);
+    w.Grow(bytes.size() + kSlack);
+    if (!bytes.empty()) std::memcpy(w.buf_.get(), bytes.data(), bytes.size());
+    w.bit_len_ = static_cast<uint32_t>(bytes.size() * 8);
     return w;
   }
-  BitWriter(const BitWriter&) = default;
-  BitWriter& operator=(const BitWriter&) = default;
+  BitWriter(const BitWriter& o) { *this = o; }
+  BitWriter& operator=(const BitWriter& o) {
+    if (this == &o) return *this;
+    if (o.cap_ == 0) {
+      buf_.reset();
+      cap_ = 0;
+    } else {
+      // Only the written bytes carry information; the copy gets the same capacity.
+      std::unique_ptr<uint8_t[]> b(new uint8_t[o.cap_]);
+      const size_t used = o.Bytes().size();
+      std::memcpy(b.get(), o.buf_.get(), used);
+      std::memset(b.get() + used, 0, o.cap_ - used);
+      buf_ = std::move(b);
+      cap_ = o.cap_;
+    }
+    bit_len_ = o.bit_len_;
+    return *this;
+  }
   // A moved-from writer is empty, not a length without bytes.
   BitWriter(BitWriter&& o) noexcept
-      : buf_(std::move(o.buf_)), bit_len_(std::exchange(o.bit_len_, 0)) {
-    o.buf_.clear();
-  }
+      : buf_(std::move(o.buf_)),
+        bit_len_(std::exchange(o.bit_len_, 0)),
+        cap_(std::exchange(o.cap_, 0)) {}
   BitWriter& operator=(BitWriter&& o) noexcept {
     if (this != &o) {
       buf_ = std::move(o.buf_);
       bit_len_ = std::exchange(o.bit_len_, 0);
-      o.buf_.clear();
+      cap_ = std::exchange(o.cap_, 0);
     }
     return *this;
   }
@@ -72,9 +95,9 @@ class BitWriter {
     if (n == 0) return;
     const size_t idx = bit_len_ >> 3;
     const unsigned off = bit_len_ & 7;
-    if (buf_.size() < idx + kSlack) [[unlikely]]
+    if (cap_ < idx + kSlack) [[unlikely]]
       Grow(idx + kSlack);
-    uint8_t* p = data();
+    uint8_t* p = buf_.get();
     const uint64_t aligned = v << (64 - n);  // the n bits at the top, the rest zero
     bits_internal::StoreBE64(p + idx, (uint64_t{p[idx]} << 56) | (aligned >> off));
     if (off + n > 64) p[idx + 8] = static_cast<uint8_t>(aligned << (8 - off));
@@ -95,25 +118,25 @@ class BitWriter {
   // Overwrites bytes `i` and `i + 1` of what was written with `v`, big-endian.
   // REQUIRES: i + 2 <= Bytes().size().
   void PatchBE16(size_t i, uint16_t v) {
-    const uint8_t be[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-    std::memcpy(data() + i, be, 2);
+    buf_[i] = static_cast<uint8_t>(v >> 8);
+    buf_[i + 1] = static_cast<uint8_t>(v);
   }
 
-  std::span<const uint8_t> Bytes() const {
-    return {reinterpret_cast<const uint8_t*>(buf_.data()), (bit_len_ + 7) / 8};
-  }
+  std::span<const uint8_t> Bytes() const { return {buf_.get(), (bit_len_ + 7) / 8}; }
+  // Bytes allocated for the stream (Bytes() plus room to grow), for memory accounting.
+  size_t Capacity() const { return cap_; }
 
  private:
   static constexpr size_t kSlack = 9;  // an 8-byte store plus one spilled byte
-  static constexpr size_t kInitialBytes = 128;
-
-  uint8_t* data() { return reinterpret_cast<uint8_t*>(buf_.data()); }
+  static constexpr size_t kInitialBytes = 120;
+  static constexpr size_t kMaxBytes = (size_t{1} << 29) - 16;  // bit offsets fit 32 bits
 
   // Out of line so that WriteBits stays small enough to inline.
   void Grow(size_t need);
 
-  std::string buf_;
-  size_t bit_len_ = 0;
+  std::unique_ptr<uint8_t[]> buf_;
+  uint32_t bit_len_ = 0;
+  uint32_t cap_ = 0;  // at most kMaxBytes, so bit_len_ cannot overflow
 };
 
 // Reads bits from borrowed bytes, which must outlive the reader. It never reads past the

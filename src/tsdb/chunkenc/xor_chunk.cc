@@ -71,8 +71,6 @@ void WriteUvarint(BitWriter& w, uint64_t v) {
 
 }  // namespace
 
-XorChunk::XorChunk() { w_.WriteBits(0, kHeaderBytes * 8); }
-
 Result<XorChunk> XorChunk::FromBytes(std::string bytes) {
   if (bytes.size() < kHeaderBytes) {
     return Status::Corruption(
@@ -88,7 +86,7 @@ Result<XorChunk> XorChunk::FromBytes(std::string bytes) {
                     n, MinBits(n), bytes.size()));
   }
   XorChunk c;
-  c.w_ = BitWriter::Adopt(std::move(bytes));
+  c.w_ = BitWriter::Adopt(bytes);
   c.num_ = n;
   c.adopted_ = true;
   return c;
@@ -156,6 +154,7 @@ void XorChunk::Append(int64_t t, double v) {
     }
     AppendValue(prefix, prefix_len, bits);
   } else if (num_ == 0) {
+    if (w_.Bytes().empty()) w_.WriteBits(0, kHeaderBytes * 8);  // the header, written lazily
     first_t_ = t;
     // Zig-zag: small negative and positive numbers both get short varints.
     WriteUvarint(w_, (tu << 1) ^ static_cast<uint64_t>(t >> 63));

@@ -28,8 +28,9 @@ class XorChunk {
   // The most samples the 16-bit count in the header can hold.
   static constexpr uint16_t kMaxSamples = UINT16_MAX;
 
-  // An empty chunk: the 2-byte header with a count of 0.
-  XorChunk();
+  // An empty chunk: the 2-byte header with a count of 0. Allocates nothing until the first
+  // Append (the head keeps an empty open chunk for a series whose last chunk was cut full).
+  XorChunk() = default;
 
   // Adopts bytes written earlier (e.g. read from disk) for reading. Checks the header only:
   // at least 2 bytes, and enough bytes for the count it claims. Damage further in shows up
@@ -49,7 +50,9 @@ class XorChunk {
 
   // The encoding so far (docs/format/chunks.md). Valid until the next Append; the same
   // samples always give the same bytes.
-  std::span<const uint8_t> Bytes() const { return w_.Bytes(); }
+  std::span<const uint8_t> Bytes() const {
+    return w_.Bytes().empty() ? std::span<const uint8_t>(kEmpty) : w_.Bytes();
+  }
 
   // Of the appended samples. REQUIRES: NumSamples() > 0, chunk not adopted.
   int64_t MinTime() const { return first_t_; }
@@ -62,19 +65,22 @@ class XorChunk {
   // Writes `prefix_len` bits of `prefix` (the timestamp's code), then the value.
   void AppendValue(uint64_t prefix, unsigned prefix_len, uint64_t bits);
 
+  static constexpr uint8_t kEmpty[2] = {0, 0};  // the encoding of no samples
+
+  // The head holds one open chunk per series: the small fields share a word (56 bytes).
   BitWriter w_;
   uint16_t num_ = 0;
   bool adopted_ = false;
+  // The current '11' window; leading_ == kNoWindow until the first one is written.
+  static constexpr uint8_t kNoWindow = 0xff;
+  uint8_t leading_ = kNoWindow;
+  uint8_t trailing_ = 0;
   // Encoder state, so that Append never re-reads the stream. Time arithmetic is unsigned
   // (wrapping), see the format doc.
   int64_t first_t_ = 0;
   uint64_t t_ = 0;
   uint64_t delta_ = 0;
   uint64_t v_ = 0;
-  // The current '11' window; leading_ == kNoWindow until the first one is written.
-  static constexpr uint8_t kNoWindow = 0xff;
-  uint8_t leading_ = kNoWindow;
-  uint8_t trailing_ = 0;
 };
 
 // Reads the samples of a chunk in order, in the iterator shape used throughout storage:

@@ -1,5 +1,6 @@
 #include "tsdb/chunkenc/xor_chunk.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -653,6 +654,41 @@ TEST(BitStream, WritesAndReadsEveryWidthAtEveryAlignment) {
   }
   EXPECT_TRUE(r.ok());
   EXPECT_LT(r.BitsLeft(), 8u);
+}
+
+TEST(BitStream, BufferGrowsByAQuarterNotByDoubling) {
+  // The head keeps one writer per series: spare room is paid per series.
+  BitWriter w;
+  for (int i = 0; i < 4000; ++i) {
+    w.WriteBits(static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL, 13);
+    const size_t used = w.Bytes().size();
+    ASSERT_GE(w.Capacity(), used) << i;
+    ASSERT_LE(w.Capacity(), std::max<size_t>(120, (used + 9) * 5 / 4 + 16)) << i;
+  }
+}
+
+TEST(BitStream, CopiesAndMovesAreIndependentStreams) {
+  BitWriter a;
+  for (unsigned i = 0; i < 100; ++i) a.WriteBits(i, 7);
+  BitWriter b = a;
+  EXPECT_TRUE(std::ranges::equal(a.Bytes(), b.Bytes()));
+  a.WriteBits(0x7f, 7);
+  b.WriteBits(0x00, 7);
+  EXPECT_FALSE(std::ranges::equal(a.Bytes(), b.Bytes()));
+  BitWriter c = std::move(b);
+  EXPECT_EQ(b.Bytes().size(), 0u);  // a moved-from writer is empty
+  BitReader r(c.Bytes());
+  for (unsigned i = 0; i < 100; ++i) ASSERT_EQ(r.ReadBits(7), i);
+  EXPECT_EQ(r.ReadBits(7), 0u);
+  b = c;  // assigning to a moved-from writer works
+  EXPECT_TRUE(std::ranges::equal(b.Bytes(), c.Bytes()));
+  // Writing after Adopt continues after the adopted bytes.
+  const std::vector<uint8_t> bytes = {0xab, 0xcd};
+  BitWriter d =
+      BitWriter::Adopt(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  d.WriteBits(0xe, 4);
+  EXPECT_EQ(std::vector<uint8_t>(d.Bytes().begin(), d.Bytes().end()),
+            (std::vector<uint8_t>{0xab, 0xcd, 0xe0}));
 }
 
 TEST(BitStream, ReaderStopsAtTheEnd) {
