@@ -12,6 +12,7 @@ Every process it starts is stopped by PID; Python standard library only.
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import selectors
@@ -30,10 +31,11 @@ from wsclient import WebSocket  # noqa: E402
 
 
 class Server:
-    def __init__(self, binary):
+    def __init__(self, binary, cpus=None):
         self.dir = tempfile.mkdtemp(prefix="zw-stream-bench-")
         self.log = open(os.path.join(self.dir, "log.txt"), "w")
-        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0",
+        pin = ["taskset", "-c", cpus] if cpus else []
+        self.proc = subprocess.Popen(pin + [binary, "serve", "--listen", "127.0.0.1:0",
                                       "--data-dir", os.path.join(self.dir, "data")],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
@@ -55,6 +57,12 @@ class Server:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
         return 0
+
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -120,48 +128,65 @@ def measure_latency(port, pushes):
     return latencies
 
 
+def _dashboards_main(port, n, ready, stop, received):
+    """In a process of its own, so that reading what the dashboards are sent does not take
+    the pushing threads' interpreter lock."""
+    socks = []
+    for i in range(n):
+        ws = WebSocket(port)
+        subs = [
+            {"type": "subscribe", "id": "a", "selector": 'bench_m%d_total{k="v%d"}' % (i % 10, i % 100)},
+            {"type": "subscribe", "id": "b", "selector": 'bench_m%d_total{k="v%d"}' % ((i + 3) % 10, (i * 7) % 100)},
+            {"type": "subscribe", "id": "c", "selector": "up"},
+            {"type": "subscribe", "id": "d", "expr": "sum(rate(bench_m%d_total[1m]))" % (i % 10)},
+            {"type": "subscribe", "id": "e", "expr": "sum by (k) (rate(bench_m0_total[1m]))",
+             "range": 300, "step": 15},
+        ]
+        for s in subs:
+            ws.send(s)
+        ws.sock.setblocking(False)
+        socks.append(ws)
+    ready.set()
+    sel = selectors.DefaultSelector()
+    for ws in socks:
+        sel.register(ws.sock, selectors.EVENT_READ)
+    total = 0
+    while not stop.is_set():
+        for key, _ in sel.select(timeout=0.2):
+            try:
+                total += len(key.fileobj.recv(1 << 20))
+            except (BlockingIOError, OSError):
+                pass
+    received.value = total
+    for ws in socks:
+        ws.sock.close()
+
+
 class Dashboards:
-    """N WebSocket clients, each subscribed to a few selectors and expressions; one thread
-    reads and discards what they are sent (so they keep up, as a browser would)."""
+    """N WebSocket clients, each subscribed to a few selectors and expressions, in a child
+    process that reads and discards what they are sent (so they keep up, as a browser would)."""
 
     def __init__(self, port, n):
-        self.socks = []
-        for i in range(n):
-            ws = WebSocket(port)
-            subs = [
-                {"type": "subscribe", "id": "a", "selector": 'bench_m%d_total{k="v%d"}' % (i % 10, i % 100)},
-                {"type": "subscribe", "id": "b", "selector": 'bench_m%d_total{k="v%d"}' % ((i + 3) % 10, (i * 7) % 100)},
-                {"type": "subscribe", "id": "c", "selector": "up"},
-                {"type": "subscribe", "id": "d", "expr": "sum(rate(bench_m%d_total[1m]))" % (i % 10)},
-                {"type": "subscribe", "id": "e", "expr": "sum by (k) (rate(bench_m0_total[1m]))",
-                 "range": 300, "step": 15},
-            ]
-            for s in subs:
-                ws.send(s)
-            ws.sock.setblocking(False)
-            self.socks.append(ws)
-        self.bytes = 0
-        self.stop_flag = False
-        self.thread = threading.Thread(target=self._drain, daemon=True)
-        self.thread.start()
+        ctx = multiprocessing.get_context("fork")
+        self.ready, self.stop_flag = ctx.Event(), ctx.Event()
+        self.received = ctx.Value("q", 0)
+        self.proc = ctx.Process(target=_dashboards_main,
+                                args=(port, n, self.ready, self.stop_flag, self.received))
+        self.proc.start()
+        if not self.ready.wait(60):
+            self.close()
+            raise RuntimeError("dashboards did not connect")
 
-    def _drain(self):
-        sel = selectors.DefaultSelector()
-        for ws in self.socks:
-            sel.register(ws.sock, selectors.EVENT_READ)
-        while not self.stop_flag:
-            for key, _ in sel.select(timeout=0.2):
-                try:
-                    data = key.fileobj.recv(1 << 20)
-                    self.bytes += len(data)
-                except (BlockingIOError, OSError):
-                    pass
+    @property
+    def bytes(self):
+        return self.received.value
 
     def close(self):
-        self.stop_flag = True
-        self.thread.join()
-        for ws in self.socks:
-            ws.sock.close()
+        self.stop_flag.set()
+        self.proc.join(30)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
 
 
 def make_body():
@@ -185,7 +210,7 @@ def next_ts():
         return _ts_next[0]
 
 
-def measure_throughput(port, seconds, senders, body, blocks=1):
+def measure_throughput(port, seconds, senders, body, blocks=1, server=None):
     count = [0] * senders
     stop_at = time.perf_counter() + seconds
 
@@ -204,12 +229,18 @@ def measure_throughput(port, seconds, senders, body, blocks=1):
         conn.close()
 
     threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    cpu0 = server.cpu_seconds() if server else 0
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return sum(count) / (time.perf_counter() - t0)
+    rate = sum(count) / (time.perf_counter() - t0)
+    if server is None:
+        return rate
+    # Server CPU per sample: what the stream costs the server, whatever share of the machine
+    # it gets and however fast the client side pushes.
+    return rate, (server.cpu_seconds() - cpu0) * 1e6 / max(1, sum(count))
 
 
 def main():
@@ -222,41 +253,58 @@ def main():
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--blocks", type=int, default=1,
                     help="sets of 1,000 series the pushes cycle over (1: every push writes every series)")
+    ap.add_argument("--server-cpus", help="taskset CPU list for the server, e.g. 0")
+    ap.add_argument("--client-cpus", help="CPU list for this script and its dashboards, e.g. 1")
+    ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
 
-    server = Server(args.zenwatch)
+    if args.client_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
+    server = Server(args.zenwatch, args.server_cpus)
     try:
         result = {"uptime": open("/proc/loadavg").read().split()[:3]}
-        lat = measure_latency(server.port, args.pushes)
-        result["latency_ms"] = {"n": len(lat), "p50": statistics.median(lat),
-                                "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}
-        print("push ack -> metric_update: n=%d p50=%.2f ms p95=%.2f ms max=%.2f ms" %
-              (len(lat), result["latency_ms"]["p50"], result["latency_ms"]["p95"], lat[-1]))
+        if not args.skip_latency:
+            lat = measure_latency(server.port, args.pushes)
+            result["latency_ms"] = {"n": len(lat), "p50": statistics.median(lat),
+                                    "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}
+            print("push ack -> metric_update: n=%d p50=%.2f ms p95=%.2f ms max=%.2f ms" %
+                  (len(lat), result["latency_ms"]["p50"], result["latency_ms"]["p95"], lat[-1]))
         body = make_body()
         measure_throughput(server.port, 2, args.senders, body, args.blocks)  # warm-up
         runs = {0: [], args.dashboards: []}
+        cpu = {0: [], args.dashboards: []}
         rss = {}
         for r in range(args.runs):
             for n in (0, args.dashboards):
                 dash = Dashboards(server.port, n) if n else None
                 time.sleep(1.0)
-                rate = measure_throughput(server.port, args.seconds, args.senders, body, args.blocks)
+                rate, us = measure_throughput(server.port, args.seconds, args.senders, body,
+                                              args.blocks, server)
+                cpu[n].append(us)
                 rss[n] = server.rss_mb()
-                received = dash.bytes if dash else 0
+                received = 0
                 if dash:
                     dash.close()
+                    received = dash.bytes
                 runs[n].append(rate)
-                print("run %d, %3d dashboards: %9.0f samples/s (dashboards received %.1f MB), RSS %.0f MB"
-                      % (r, n, rate, received / 1e6, rss[n]))
+                print("run %d, %3d dashboards: %9.0f samples/s, server CPU %.2f us/sample "
+                      "(dashboards received %.1f MB), RSS %.0f MB"
+                      % (r, n, rate, us, received / 1e6, rss[n]))
                 time.sleep(0.5)
         m0 = statistics.median(runs[0])
         mn = statistics.median(runs[args.dashboards])
         result["throughput"] = {"0": runs[0], str(args.dashboards): runs[args.dashboards],
                                 "median_0": m0, "median_n": mn, "ratio": mn / m0}
+        c0 = statistics.median(cpu[0])
+        cn = statistics.median(cpu[args.dashboards])
+        result["server_cpu_us_per_sample"] = {"0": cpu[0], str(args.dashboards): cpu[args.dashboards],
+                                              "median_0": c0, "median_n": cn, "ratio": cn / c0}
         result["rss_mb"] = rss
         print("median: 0 dashboards %.0f samples/s, %d dashboards %.0f samples/s: %.1f %% %s"
               % (m0, args.dashboards, mn, abs(1 - mn / m0) * 100, "lower" if mn < m0 else "higher"))
+        print("median server CPU per sample: 0 dashboards %.2f us, %d dashboards %.2f us: %+.1f %%"
+              % (c0, args.dashboards, cn, (cn / c0 - 1) * 100))
         print("load average (1, 5, 15 min) at start:", " ".join(result["uptime"]),
               "at end:", " ".join(open("/proc/loadavg").read().split()[:3]))
         if args.json:

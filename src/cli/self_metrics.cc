@@ -80,6 +80,29 @@ void SelfMetrics::AddStatsd(const ingest::StatsdStats& s) {
           &s.expired_series);
 }
 
+void SelfMetrics::AddStream(const dashboard::StreamHub* hub) {
+  const dashboard::StreamStats& s = hub->stats();
+  registry_.AddCallbackGauge("zenwatch_stream_clients", "Connected /api/v1/stream clients.",
+                             [&s] { return static_cast<double>(s.clients.load()); });
+  registry_.AddCallbackGauge("zenwatch_stream_queued_bytes",
+                             "Bytes queued to stream clients and not yet written.",
+                             [hub] { return static_cast<double>(hub->QueuedBytes()); });
+  Counter("zenwatch_stream_metric_updates_total", "Live metric_update messages sent.",
+          &s.metric_updates);
+  Counter("zenwatch_stream_expr_updates_total", "expr_update messages sent.", &s.expr_updates);
+  Counter("zenwatch_stream_summaries_total", "summary_update rounds sent to the clients.",
+          &s.summaries);
+  Counter("zenwatch_stream_expr_evaluations_total", "Expression evaluations for subscriptions.",
+          &s.expr_evaluations);
+  Counter("zenwatch_stream_snapshot_switches_total",
+          "Clients switched to snapshot mode because their send queue was full.",
+          &s.snapshot_switches);
+  Counter("zenwatch_stream_snapshots_total", "Snapshots sent to clients in snapshot mode.",
+          &s.snapshots);
+  Counter("zenwatch_stream_dropped_samples_total",
+          "Committed samples dropped before dispatch (pending queue full).", &s.dropped_samples);
+}
+
 void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
   using Get = double (*)(const remote::QueueStats&, const remote::WatcherStats&);
   auto add = [&](std::string_view name, std::string_view help, zenwatch::MetricType type, Get get) {

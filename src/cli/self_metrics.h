@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "dashboard/stream_hub.h"
 #include "ingest/push.h"
 #include "ingest/statsd.h"
 #include "remote/remote_storage.h"
@@ -29,6 +30,8 @@ class SelfMetrics {
   // The remote_write queues (zenwatch_remote_storage_*{remote_name, url}); `rs` must outlive
   // this object.
   void AddRemoteWrite(const remote::RemoteStorage* rs);
+  // The dashboard's live stream (zenwatch_stream_*); `hub` must outlive this object.
+  void AddStream(const dashboard::StreamHub* hub);
 
   std::string Exposition() const { return registry_.ExpositionText(); }
   std::string ExpositionOpenMetrics() const {

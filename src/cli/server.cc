@@ -243,6 +243,7 @@ Status Serve(const ServeOptions& o) {
   ingest::PushIngester push(&observed);
   SelfMetrics self(head_ptr, &push);
   self.AddStorage(db);
+  self.AddStream(&stream_hub);
   self_ptr.store(&self, std::memory_order_release);
   // The remote_write sender tails the WAL. It starts before anything is ingested, so that a
   // remote without saved progress misses nothing of this run.

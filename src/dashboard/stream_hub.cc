@@ -67,9 +67,16 @@ bool SecondsField(const rapidjson::Value& doc, const char* key, int64_t* ms, boo
 
 }  // namespace
 
+struct StreamHub::SelectorGroup {
+  std::string key;  // the matchers, printed: identical selectors share a group
+  Matchers matchers;
+  std::vector<std::shared_ptr<SelectorSub>> subs;  // guarded by the hub's mu_
+};
+
 struct StreamHub::SelectorSub {
   std::string id;
-  Matchers matchers;
+  ClientId client = 0;
+  std::shared_ptr<SelectorGroup> group;
   int64_t range_ms = 0;
   std::atomic<bool> ready{false};  // its history message has been sent
 };
@@ -113,7 +120,8 @@ StreamHub::StreamHub(StreamOptions options, storage::Queryable* storage, promql:
       storage_(storage),
       engine_(engine),
       service_(service),
-      now_ms_(std::move(now_ms)) {}
+      now_ms_(std::move(now_ms)),
+      index_(std::make_shared<const GroupIndex>()) {}
 
 StreamHub::~StreamHub() { Stop(); }
 
@@ -160,6 +168,13 @@ void StreamHub::Disconnect(ClientId client) {
   for (const std::string& id : ids) UnsubscribeLocked(c, id);
   clients_.erase(it);
   stats_.clients.store(clients_.size());
+}
+
+size_t StreamHub::QueuedBytes() const {
+  std::shared_lock lock(mu_);
+  size_t total = 0;
+  for (const auto& [id, c] : clients_) total += c->sink->QueuedBytes();
+  return total;
 }
 
 void StreamHub::SendError(const std::shared_ptr<StreamSink>& sink, const std::string* id,
@@ -260,12 +275,26 @@ void StreamHub::SubscribeSelector(ClientId client, const std::string& id, std::s
                      fmt::format("too many subscriptions (at most {} per connection)",
                                  options_.max_subscriptions_per_client));
   }
+  std::vector<std::string> parts;
+  for (const Matcher& m : *matchers) parts.push_back(m.ToString());
+  std::sort(parts.begin(), parts.end());  // the order matchers are written in does not matter
+  std::string key;
+  for (const std::string& part : parts) key += part + "\n";
+  auto& group = selector_groups_[key];
+  const bool new_group = !group;
+  if (new_group) {
+    group = std::make_shared<SelectorGroup>();
+    group->key = std::move(key);
+    group->matchers = std::move(*matchers);
+  }
   auto sub = std::make_shared<SelectorSub>();
   sub->id = id;
-  sub->matchers = std::move(*matchers);
+  sub->client = client;
+  sub->group = group;
   sub->range_ms = range_ms;
+  group->subs.push_back(sub);
   c.selectors.emplace(id, std::move(sub));
-  BumpVersionLocked();
+  if (new_group) RebuildIndexLocked();
   UpdateActiveLocked();
   lock.unlock();
   {
@@ -317,8 +346,14 @@ void StreamHub::SubscribeExpr(ClientId client, const std::string& id, std::strin
 }
 
 void StreamHub::UnsubscribeLocked(Client& c, const std::string& id) {
-  if (c.selectors.erase(id) > 0) {
-    BumpVersionLocked();
+  if (auto sel = c.selectors.find(id); sel != c.selectors.end()) {
+    std::shared_ptr<SelectorGroup> group = sel->second->group;
+    std::erase(group->subs, sel->second);
+    c.selectors.erase(sel);
+    if (group->subs.empty()) {
+      selector_groups_.erase(group->key);
+      RebuildIndexLocked();
+    }
   } else if (auto it = c.exprs.find(id); it != c.exprs.end()) {
     ExprGroup& g = *it->second;
     g.subscribers.erase({c.id, id});
@@ -328,8 +363,23 @@ void StreamHub::UnsubscribeLocked(Client& c, const std::string& id) {
   UpdateActiveLocked();
 }
 
-void StreamHub::BumpVersionLocked() {
-  version_.fetch_add(1, std::memory_order_acq_rel);
+void StreamHub::RebuildIndexLocked() {
+  auto index = std::make_shared<GroupIndex>();
+  index->version = index_.load()->version + 1;
+  for (const auto& [key, group] : selector_groups_) {
+    std::string_view name;
+    for (const Matcher& m : group->matchers) {
+      if (m.type() == MatchType::kEqual && m.name() == kMetricNameLabel) name = m.value();
+    }
+    if (name.empty()) {
+      index->unnamed.push_back(group);
+    } else {
+      index->by_name[std::string(name)].push_back(group);
+    }
+  }
+  const uint64_t version = index->version;
+  index_.store(std::move(index));
+  version_.store(version, std::memory_order_release);
   // Entries of older versions are never used again; free them now.
   for (CacheShard& shard : cache_) {
     std::lock_guard lock(shard.mu);
@@ -338,51 +388,66 @@ void StreamHub::BumpVersionLocked() {
 }
 
 void StreamHub::UpdateActiveLocked() {
-  bool any = !groups_.empty();
-  for (const auto& [id, c] : clients_) any = any || !c->selectors.empty();
-  active_.store(any, std::memory_order_release);
+  active_.store(!groups_.empty() || !selector_groups_.empty(), std::memory_order_release);
 }
 
 StreamHub::Targets StreamHub::Resolve(storage::SeriesRef ref, const Labels& labels) {
   CacheShard& shard = cache_[ref % kShards];
-  uint64_t version = version_.load(std::memory_order_acquire);
   {
+    const uint64_t version = version_.load(std::memory_order_acquire);
     std::lock_guard lock(shard.mu);
     auto it = shard.map.find(ref);
     if (it != shard.map.end() && it->second.version == version) return it->second.targets;
   }
-  std::vector<Target> targets;
-  {
-    std::shared_lock lock(mu_);
-    version = version_.load(std::memory_order_acquire);  // the one these subscriptions have
-    for (const auto& [cid, c] : clients_) {
-      for (const auto& [sid, sub] : c->selectors) {
-        bool match = true;
-        for (const Matcher& m : sub->matchers) {
-          if (!m.Matches(labels.Get(m.name()))) {
-            match = false;
-            break;
-          }
+  std::shared_ptr<const GroupIndex> index = index_.load();
+  stats_.interest_decisions.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::shared_ptr<SelectorGroup>> targets;
+  auto consider = [&](const std::vector<std::shared_ptr<SelectorGroup>>& groups) {
+    for (const auto& g : groups) {
+      bool match = true;
+      for (const Matcher& m : g->matchers) {
+        if (!m.Matches(labels.Get(m.name()))) {
+          match = false;
+          break;
         }
-        if (match) targets.push_back({cid, sid});
       }
+      if (match) targets.push_back(g);
     }
+  };
+  if (auto named = index->by_name.find(std::string(labels.MetricName()));
+      named != index->by_name.end()) {
+    consider(named->second);
   }
+  consider(index->unnamed);
   Targets result =
-      targets.empty() ? nullptr : std::make_shared<const std::vector<Target>>(std::move(targets));
+      targets.empty()
+          ? nullptr
+          : std::make_shared<const std::vector<std::shared_ptr<SelectorGroup>>>(std::move(targets));
   std::lock_guard lock(shard.mu);
   if (shard.map.size() >= kMaxCachePerShard) shard.map.clear();
-  shard.map[ref] = {version, result};
+  // A decision on an index replaced meanwhile is still cached under its own version, so it
+  // is never taken for one of the new index.
+  shard.map[ref] = {index->version, result};
   return result;
 }
 
 bool StreamHub::Interested(storage::SeriesRef ref, const Labels& labels) {
+  {
+    // The common case, answered without touching the shared targets' reference count.
+    CacheShard& shard = cache_[ref % kShards];
+    const uint64_t version = version_.load(std::memory_order_acquire);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.map.find(ref);
+    if (it != shard.map.end() && it->second.version == version)
+      return it->second.targets != nullptr;
+  }
   return Resolve(ref, labels) != nullptr;
 }
 
 void StreamHub::OnCommit(std::vector<storage::CommittedSample>&& samples) {
   data_arrived_.store(true, std::memory_order_relaxed);
   if (samples.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(dispatch_mu_);
     if (stopping_) return;
@@ -393,8 +458,11 @@ void StreamHub::OnCommit(std::vector<storage::CommittedSample>&& samples) {
     }
     pending_samples_ += samples.size();
     pending_.push_back(std::move(samples));
+    // While the dispatch thread gathers a round it sleeps until the round is due: waking it
+    // on every commit would cost a context switch each.
+    wake = std::exchange(dispatch_idle_, false);
   }
-  dispatch_cv_.notify_one();
+  if (wake) dispatch_cv_.notify_one();
 }
 
 void StreamHub::EnterSnapshot(Client& c) {
@@ -417,15 +485,29 @@ void StreamHub::DispatchLoop() {
   const auto tick = std::max<std::chrono::milliseconds>(options_.snapshot_interval / 4,
                                                         std::chrono::milliseconds(10));
   auto next_tick = Clock::now() + tick;
+  Clock::time_point last_round;  // of live samples
   for (;;) {
     std::vector<std::vector<storage::CommittedSample>> batches;
     std::deque<HistoryJob> jobs;
     bool overflow = false;
     {
       std::unique_lock lock(dispatch_mu_);
-      dispatch_cv_.wait_until(lock, next_tick, [this] {
+      auto has_work = [this] {
         return stopping_ || !pending_.empty() || !history_jobs_.empty() || overflowed_;
-      });
+      };
+      if (!has_work()) {
+        dispatch_idle_ = true;
+        dispatch_cv_.wait_until(lock, next_tick, has_work);
+        dispatch_idle_ = false;
+      }
+      // Live samples gather until update_interval after the previous round; new
+      // subscriptions and overflow are served at once.
+      const auto due = last_round + options_.update_interval;
+      if (!pending_.empty() && Clock::now() < due) {
+        dispatch_cv_.wait_until(lock, std::min(due, next_tick), [this] {
+          return stopping_ || !history_jobs_.empty() || overflowed_;
+        });
+      }
       if (stopping_) return;
       batches.swap(pending_);
       pending_samples_ = 0;
@@ -447,11 +529,14 @@ void StreamHub::DispatchLoop() {
       // A client in snapshot mode gets this history in its next snapshot.
       if (!c->snapshot.load()) {
         SendLive(*c, std::make_shared<const std::string>(
-                         SelectorHistory(sub->id, sub->matchers, sub->range_ms)));
+                         SelectorHistory(sub->id, sub->group->matchers, sub->range_ms)));
       }
       sub->ready.store(true, std::memory_order_release);
     }
-    for (auto& batch : batches) DispatchSamples(std::move(batch));
+    if (!batches.empty()) {
+      last_round = Clock::now();
+      DispatchSamples(std::move(batches));
+    }
     if (overflow) {
       // Samples were lost: every client with a selector subscription resynchronises.
       std::shared_lock lock(mu_);
@@ -466,59 +551,82 @@ void StreamHub::DispatchLoop() {
   }
 }
 
-void StreamHub::DispatchSamples(std::vector<storage::CommittedSample> samples) {
+void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches) {
+  stats_.dispatch_rounds.fetch_add(1, std::memory_order_relaxed);
   struct Acc {
     Labels labels;
+    Targets targets;
     std::vector<promql::Point> points;
   };
-  // client -> subscription id -> series -> points
-  std::map<ClientId, std::map<std::string, std::map<storage::SeriesRef, Acc>>> out;
-  for (storage::CommittedSample& s : samples) {
-    if (IsStaleNaN(s.v)) continue;
-    Targets targets = Resolve(s.ref, s.labels);
-    if (!targets) continue;
-    for (const Target& t : *targets) {
-      Acc& acc = out[t.client][t.sub_id][s.ref];
-      if (acc.points.empty()) acc.labels = s.labels;
-      acc.points.push_back({s.t, s.v});
+  // One entry per committed series, then per selector group the series it gets: the
+  // matching and the encoding are done once per group, whatever its number of subscribers.
+  std::unordered_map<storage::SeriesRef, Acc> series;
+  for (auto& batch : batches) {
+    for (storage::CommittedSample& s : batch) {
+      if (IsStaleNaN(s.v)) continue;
+      auto [it, inserted] = series.try_emplace(s.ref);
+      Acc& acc = it->second;
+      if (inserted) {
+        acc.targets = Resolve(s.ref, s.labels);
+        acc.labels = std::move(s.labels);
+      }
+      if (acc.targets) acc.points.push_back({s.t, s.v});
     }
   }
+  std::unordered_map<SelectorGroup*, std::vector<Acc*>> per_group;
+  for (auto& [ref, acc] : series) {
+    if (!acc.targets || acc.points.empty()) continue;
+    // Commits of different transactions may interleave; each series is sent in time order.
+    std::stable_sort(acc.points.begin(), acc.points.end(),
+                     [](const promql::Point& a, const promql::Point& b) { return a.t < b.t; });
+    for (const auto& g : *acc.targets) per_group[g.get()].push_back(&acc);
+  }
   std::shared_lock lock(mu_);
-  for (auto& [cid, subs] : out) {
-    auto cit = clients_.find(cid);
-    if (cit == clients_.end()) continue;
-    Client& c = *cit->second;
-    if (c.snapshot.load(std::memory_order_acquire)) continue;
-    for (auto& [sid, series] : subs) {
-      auto sit = c.selectors.find(sid);
-      if (sit == c.selectors.end() || !sit->second->ready.load(std::memory_order_acquire)) {
-        continue;  // the history message, still to come, holds these samples
-      }
-      rapidjson::StringBuffer buf;
-      JsonWriter w(buf);
-      w.StartObject();
-      w.Key("type");
-      w.String("metric_update");
-      w.Key("id");
-      WriteString(w, sid);
-      w.Key("series");
+  for (auto& [group, accs] : per_group) {
+    std::sort(accs.begin(), accs.end(),
+              [](const Acc* a, const Acc* b) { return a->labels < b->labels; });
+    rapidjson::StringBuffer sbuf;
+    {
+      JsonWriter w(sbuf);
       w.StartArray();
-      for (auto& [ref, acc] : series) {
-        std::stable_sort(acc.points.begin(), acc.points.end(),
-                         [](const promql::Point& a, const promql::Point& b) { return a.t < b.t; });
+      for (const Acc* acc : accs) {
         w.StartObject();
         w.Key("metric");
-        WriteLabels(w, acc.labels);
+        WriteLabels(w, acc->labels);
         w.Key("values");
         w.StartArray();
-        for (const auto& p : acc.points) WritePoint(w, p.t, p.v);
+        for (const auto& p : acc->points) WritePoint(w, p.t, p.v);
         w.EndArray();
         w.EndObject();
       }
       w.EndArray();
-      w.EndObject();
+    }
+    // Subscribers with the same id (the same page open in several browsers) share a message.
+    std::unordered_map<std::string_view, std::shared_ptr<const std::string>> by_id;
+    for (const auto& sub : group->subs) {
+      if (!sub->ready.load(std::memory_order_acquire)) {
+        continue;  // the history message, still to come, holds these samples
+      }
+      auto cit = clients_.find(sub->client);
+      if (cit == clients_.end()) continue;
+      Client& c = *cit->second;
+      if (c.snapshot.load(std::memory_order_acquire)) continue;
+      auto& msg = by_id[sub->id];
+      if (!msg) {
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        w.Key("type");
+        w.String("metric_update");
+        w.Key("id");
+        WriteString(w, sub->id);
+        w.Key("series");
+        w.RawValue(sbuf.GetString(), sbuf.GetSize(), rapidjson::kArrayType);
+        w.EndObject();
+        msg = Share(buf);
+      }
       stats_.metric_updates.fetch_add(1, std::memory_order_relaxed);
-      SendLive(c, Share(buf));
+      SendLive(c, msg);
     }
   }
 }
@@ -598,7 +706,7 @@ void StreamHub::SnapshotRound() {
       }
       for (const auto& sub : selectors) {
         msgs.push_back(std::make_shared<const std::string>(
-            SelectorHistory(sub->id, sub->matchers, sub->range_ms)));
+            SelectorHistory(sub->id, sub->group->matchers, sub->range_ms)));
         sub->ready.store(true);
       }
       for (const auto& [id, g] : exprs) {
@@ -661,17 +769,22 @@ void StreamHub::EvalLoop() {
     auto now = Clock::now();
     if (now >= next_eval) {
       next_eval = now + options_.expr_interval;
-      if (data_arrived_.exchange(false, std::memory_order_relaxed)) {
-        std::vector<std::shared_ptr<ExprGroup>> groups;
-        {
-          std::shared_lock lock(mu_);
-          for (const auto& [key, g] : groups_) groups.push_back(g);
-        }
-        for (const auto& g : groups) {
-          std::string error;
-          if (Evaluate(*g, now_ms_(), &error)) SendExprResult(*g);
-          if (!error.empty()) spdlog::debug("stream: {}: {}", g->expr, error);
-        }
+      const bool data = data_arrived_.exchange(false, std::memory_order_relaxed);
+      std::vector<std::shared_ptr<ExprGroup>> groups;
+      {
+        std::shared_lock lock(mu_);
+        for (const auto& [key, g] : groups_) groups.push_back(g);
+      }
+      const int64_t now_ms = now_ms_();
+      for (const auto& g : groups) {
+        // Without new data a range result still moves when a step boundary passes: its
+        // window shifts and a new last step appears (as much as a second late, not until
+        // the next sample).
+        const bool boundary = g->evaluated && g->range_ms > 0 && now_ms >= g->last_end + g->step_ms;
+        if (!data && !boundary) continue;
+        std::string error;
+        if (Evaluate(*g, now_ms, &error)) SendExprResult(*g);
+        if (!error.empty()) spdlog::debug("stream: {}: {}", g->expr, error);
       }
     }
     if (Clock::now() >= next_summary) {

@@ -4,18 +4,23 @@
 // It is a storage::CommitObserver (see storage/observed_appendable.h): the ingest paths
 // append through an ObservedStorage that tells the hub what was committed.
 //
-// Selector subscriptions: matched against committed series. Which subscriptions want a
-// series is decided once per (series reference, subscription-set version) and cached in
-// sharded maps, so the ingest path pays a lookup per sample while anyone subscribes and a
-// single atomic load per transaction while nobody does. Committed samples are handed to the
-// dispatch thread (a bounded queue; overflow drops samples and switches the affected clients
-// to snapshots) which groups them per subscription into metric_update messages. The first
-// message of a subscription carries its last `range` of history; live samples may repeat
-// the newest of those.
+// Selector subscriptions: identical selectors (the same text) form one group, matched and
+// encoded once for all their subscribers. Which groups want a series is decided once per
+// (series reference, group-set version) and cached in sharded maps, so the ingest path pays a
+// lookup per sample while anyone subscribes and a single atomic load per transaction while
+// nobody does; a subscriber joining or leaving an existing group keeps the cache. Deciding
+// looks only at the groups whose selector names the series' metric (or names none).
+// Committed samples are handed to the dispatch thread (a bounded queue; overflow drops
+// samples and switches the affected clients to snapshots). It sends at most one
+// metric_update per subscription every `update_interval`: a round after a quiet interval
+// goes out at once, later ones gather what was committed meanwhile, so the number of
+// messages does not grow with the commit rate. The first message of a subscription carries
+// its last `range` of history; live samples may repeat the newest of those.
 //
 // Expression subscriptions: identical (expr, range, step) subscriptions share one evaluation.
 // The eval thread re-evaluates every expression at most once per `expr_interval`, and only
-// when new data was committed since the last round; a range expression keeps its last result
+// when new data was committed since the last round or, for a range expression, when a step
+// boundary passed since its last result; a range expression keeps its last result
 // and evaluates only the steps from its previous last step on, shifting the window. A result
 // is sent only when it changed (instant vectors compare labels and values, not the
 // evaluation time). The same thread sends summary_update (DashboardService::Health) every
@@ -72,6 +77,8 @@ struct StreamOptions {
   std::chrono::milliseconds expr_interval{1000};
   std::chrono::milliseconds summary_interval{5000};
   std::chrono::milliseconds snapshot_interval{2000};
+  // At most one metric_update per selector subscription this often (0: one per round).
+  std::chrono::milliseconds update_interval{250};
   // Committed samples waiting for the dispatch thread; beyond this they are dropped.
   size_t max_pending_samples = 500'000;
   int64_t default_range_ms = 5 * 60 * 1000;  // history of a new selector subscription
@@ -88,7 +95,9 @@ struct StreamStats {
   std::atomic<uint64_t> summaries{0};
   std::atomic<uint64_t> snapshot_switches{0};
   std::atomic<uint64_t> snapshots{0};
-  std::atomic<uint64_t> dropped_samples{0};  // pending queue overflow
+  std::atomic<uint64_t> dropped_samples{0};     // pending queue overflow
+  std::atomic<uint64_t> interest_decisions{0};  // series matched against the selector groups
+  std::atomic<uint64_t> dispatch_rounds{0};
 };
 
 class StreamHub final : public storage::CommitObserver {
@@ -115,23 +124,30 @@ class StreamHub final : public storage::CommitObserver {
   void OnCommit(std::vector<storage::CommittedSample>&& samples) override;
 
   const StreamStats& stats() const { return stats_; }
+  // Bytes queued to all clients and not yet written.
+  size_t QueuedBytes() const;
 
  private:
   struct Client;
   struct SelectorSub;
+  struct SelectorGroup;
   struct ExprGroup;
-  struct Target {
-    ClientId client;
-    std::string sub_id;
-  };
-  using Targets = std::shared_ptr<const std::vector<Target>>;
+  // The selector groups a series belongs to; null: none.
+  using Targets = std::shared_ptr<const std::vector<std::shared_ptr<SelectorGroup>>>;
   struct CacheEntry {
     uint64_t version = 0;
-    Targets targets;  // null: nobody
+    Targets targets;
   };
   struct CacheShard {
     std::mutex mu;
     std::unordered_map<storage::SeriesRef, CacheEntry> map;
+  };
+  // The selector groups by the metric name their selector requires ("" for those that
+  // require none); rebuilt whenever the set of groups changes, read without mu_.
+  struct GroupIndex {
+    uint64_t version = 0;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<SelectorGroup>>> by_name;
+    std::vector<std::shared_ptr<SelectorGroup>> unnamed;
   };
   static constexpr size_t kShards = 64;
   static constexpr size_t kMaxCachePerShard = 1 << 16;
@@ -144,7 +160,8 @@ class StreamHub final : public storage::CommitObserver {
                      int64_t range_ms, int64_t step_ms);
   // REQUIRES: mu_ held exclusively.
   void UnsubscribeLocked(Client& c, const std::string& id);
-  void BumpVersionLocked();
+  // The set of selector groups changed: a new version of the index, the cache emptied.
+  void RebuildIndexLocked();
   void UpdateActiveLocked();
 
   Targets Resolve(storage::SeriesRef ref, const Labels& labels);
@@ -153,7 +170,8 @@ class StreamHub final : public storage::CommitObserver {
   void EnterSnapshot(Client& c);
 
   void DispatchLoop();
-  void DispatchSamples(std::vector<storage::CommittedSample> samples);
+  // One round: every sample committed since the previous one.
+  void DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches);
   // The history message of a selector subscription (its last range_ms before now).
   std::string SelectorHistory(const std::string& id, const Matchers& matchers, int64_t range_ms);
   void SnapshotRound();
@@ -172,14 +190,16 @@ class StreamHub final : public storage::CommitObserver {
   StreamStats stats_;
 
   std::atomic<bool> active_{false};
-  std::atomic<uint64_t> version_{1};
   std::atomic<bool> data_arrived_{false};
   std::array<CacheShard, kShards> cache_;
+  std::atomic<std::shared_ptr<const GroupIndex>> index_;  // read on cache misses only
+  std::atomic<uint64_t> version_{0};                      // index_'s, for cache hits
 
-  mutable std::shared_mutex mu_;  // guards clients_, groups_ and what they hold
+  mutable std::shared_mutex mu_;  // guards clients_, groups_, selector_groups_, their contents
   ClientId next_client_ = 1;
   std::map<ClientId, std::shared_ptr<Client>> clients_;
-  std::map<std::string, std::shared_ptr<ExprGroup>> groups_;  // by expr, range, step
+  std::map<std::string, std::shared_ptr<ExprGroup>> groups_;               // by expr, range, step
+  std::map<std::string, std::shared_ptr<SelectorGroup>> selector_groups_;  // by selector text
 
   // Dispatch thread's inbox.
   std::mutex dispatch_mu_;
@@ -187,6 +207,7 @@ class StreamHub final : public storage::CommitObserver {
   std::vector<std::vector<storage::CommittedSample>> pending_;  // guarded by dispatch_mu_
   size_t pending_samples_ = 0;                                  // dispatch_mu_
   bool overflowed_ = false;                                     // dispatch_mu_
+  bool dispatch_idle_ = false;  // dispatch_mu_: waiting for work, so a commit must wake it
   struct HistoryJob {
     ClientId client;
     std::string sub_id;
