@@ -1,15 +1,21 @@
 // Browser performance of the dashboard, in Debian's headless Chromium against the real binary
 // (see README.md). Bounded: every phase has a sample count or a time limit.
 //   node bench/dashboard/run.mjs --binary build/test/src/cli/zenwatch [--samples 40]
-//        [--heap-minutes 10] [--hours 6] [--charts 24] [--series 50] [--json out.json]
+//        [--heap-minutes 10] [--hours 6] [--charts 24] [--series 50] [--runs 3] [--page-only]
+//        [--json out.json]
+// --page-only skips the latency and heap phases: only the page of charts is measured.
 import { performance as perf } from "node:perf_hooks";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Server, launchBrowser, missingPrerequisite, sleep } from "../../tests/browser/lib.mjs";
 
-const args = { samples: 40, heapMinutes: 10, hours: 6, charts: 24, series: 50, json: "" };
+const args = { samples: 40, heapMinutes: 10, hours: 6, charts: 24, series: 50, runs: 3, pageOnly: false, json: "" };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
+  if (a === "--page-only") {
+    args.pageOnly = true;
+    continue;
+  }
   const v = process.argv[++i];
   if (a === "--binary") process.env.ZW_BINARY = v;
   else if (a === "--samples") args.samples = Number(v);
@@ -17,6 +23,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--hours") args.hours = Number(v);
   else if (a === "--charts") args.charts = Number(v);
   else if (a === "--series") args.series = Number(v);
+  else if (a === "--runs") args.runs = Math.max(1, Number(v));
   else if (a === "--json") args.json = v;
   else throw new Error(`unknown argument ${a}`);
 }
@@ -89,12 +96,14 @@ async function latency(hash, name) {
   return { mode, ...summary(out), send_to_draw: summary(fromSend) };
 }
 
-await server.push({ source: "bench", domain: "bench", type: "gauge", name: "raw", value: 1 });
-await server.push({ source: "bench", domain: "bench", type: "gauge", name: "expr", value: 1 });
-report.raw_latency_ms = await latency(`#/explore?q=${encodeURIComponent('bench_raw{source="bench"}')}&range=5m`, "raw");
-console.log("raw series panel, push ack -> redraw (ms):", report.raw_latency_ms);
-report.expr_latency_ms = await latency(`#/explore?q=${encodeURIComponent("max by (domain) (bench_expr)")}&range=5m`, "expr");
-console.log("expression panel, push ack -> redraw (ms):", report.expr_latency_ms);
+if (!args.pageOnly) {
+  await server.push({ source: "bench", domain: "bench", type: "gauge", name: "raw", value: 1 });
+  await server.push({ source: "bench", domain: "bench", type: "gauge", name: "expr", value: 1 });
+  report.raw_latency_ms = await latency(`#/explore?q=${encodeURIComponent('bench_raw{source="bench"}')}&range=5m`, "raw");
+  console.log("raw series panel, push ack -> redraw (ms):", report.raw_latency_ms);
+  report.expr_latency_ms = await latency(`#/explore?q=${encodeURIComponent("max by (domain) (bench_expr)")}&range=5m`, "expr");
+  console.log("expression panel, push ack -> redraw (ms):", report.expr_latency_ms);
+}
 
 // A page of charts x series x hours at 15 s, written with past timestamps in time order.
 const step = 15000;
@@ -118,7 +127,7 @@ console.log("page data:", report.page_data);
 
 const board = `#/board?range=${args.hours}h&step=15s&` + Array.from({ length: args.charts }, (_, c) => `q=bench_page_${c}`).join("&");
 const renders = [];
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < args.runs; i++) {
   const { page, context } = await newPage(board);
   // From navigation start to the moment every chart has drawn all of its series.
   const ms = await page.evaluate(
@@ -134,9 +143,33 @@ for (let i = 0; i < 3; i++) {
     { charts: args.charts, series: args.series },
   );
   renders.push(ms);
-  if (i < 2) await context.close();
-  else report.page_render_ms = { ...summary(renders), canvases: await page.evaluate(() => document.querySelectorAll(".chart canvas").length) };
-  if (i === 2) {
+  // Where the time went: the page's range queries from the Resource Timing API (wait is
+  // request sent -> first byte, i.e. server time plus queueing on the connection).
+  const net = await page.evaluate(() =>
+    performance
+      .getEntriesByType("resource")
+      .filter((e) => e.name.includes("/api/v1/query_range"))
+      .map((e) => ({ start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd, wire: e.encodedBodySize, body: e.decodedBodySize })),
+  );
+  const concurrency = Math.max(0, ...net.map((a) => net.filter((b) => b.sent <= a.sent && b.end > a.sent).length));
+  const breakdown = {
+    requests: net.length,
+    first_sent_ms: Math.min(...net.map((e) => e.sent)),
+    last_received_ms: Math.max(...net.map((e) => e.end)),
+    wait_ms: summary(net.map((e) => e.first - e.sent)),
+    download_ms: summary(net.map((e) => e.end - e.first)),
+    queued_ms: summary(net.map((e) => e.sent - e.start)),
+    max_in_flight: concurrency,
+    wire_mb: net.reduce((a, e) => a + e.wire, 0) / 1048576,
+    json_mb: net.reduce((a, e) => a + e.body, 0) / 1048576,
+    drawn_ms: ms,
+  };
+  console.log(`page run ${i + 1}:`, breakdown);
+  (report.page_breakdown ??= []).push(breakdown);
+  const last = i === args.runs - 1;
+  if (last) report.page_render_ms = { ...summary(renders), runs: renders, canvases: await page.evaluate(() => document.querySelectorAll(".chart canvas").length) };
+  if (!last || args.pageOnly) await context.close();
+  else {
     // Heap over live updates: every series gets a new sample each second.
     const cdp = await context.newCDPSession(page);
     const heap = async () => {

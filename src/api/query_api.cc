@@ -57,7 +57,8 @@ void Stats(JsonWriter& w, const promql::QueryStats& st) {
   w.EndObject();
 }
 
-HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats) {
+// `columns`: a range result in query_range's layout=columns (dashboard::WriteColumns).
+HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats, bool columns = false) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -65,7 +66,11 @@ HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats) {
   w.String("success");
   w.Key("data");
   w.StartObject();
-  promql::WriteResult(w, r.value);
+  if (columns) {
+    dashboard::WriteColumns(w, std::get<promql::Matrix>(r.value));
+  } else {
+    promql::WriteResult(w, r.value);
+  }
   if (with_stats) Stats(w, r.stats);
   w.EndObject();
   if (!r.warnings.empty()) {
@@ -138,6 +143,16 @@ Result<promql::QueryControl> Control(const HttpRequest& req) {
   return control;
 }
 
+// query_range's `layout`: absent or empty for Prometheus's shape, "columns" for the dashboard's
+// (docs/dashboard_api.md).
+Result<bool> ColumnsParam(const HttpRequest& req) {
+  auto layout = req.Param("layout").value_or("");
+  if (layout.empty()) return false;
+  if (layout == "columns") return true;
+  return Status::InvalidArgument(
+      fmt::format("invalid parameter \"layout\": \"{}\" is not \"columns\"", layout));
+}
+
 // As Prometheus: any non-empty stats parameter asks for the statistics.
 bool WantStats(const HttpRequest& req) { return !req.Param("stats").value_or("").empty(); }
 
@@ -186,10 +201,12 @@ HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
   if (!control.ok()) return StatusResponse(control.status());
   auto max_points = MaxPointsParam(req);
   if (!max_points.ok()) return StatusResponse(max_points.status());
+  auto columns = ColumnsParam(req);
+  if (!columns.ok()) return StatusResponse(columns.status());
   auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step, *control);
   if (!r.ok()) return EvalError(req, query, r.status());
   dashboard::ReduceMatrix(std::get<promql::Matrix>(r->value), *max_points);  // 0: unchanged
-  return QueryResponse(*r, WantStats(req));
+  return QueryResponse(*r, WantStats(req), *columns);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "dashboard/reduce.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace zw::dashboard {
@@ -52,6 +54,18 @@ size_t MostExtreme(const std::vector<promql::Point>& points, size_t begin, size_
   return best;
 }
 
+// A finite value as the shortest JSON number that reads back to it; non-finite ones as
+// Prometheus's strings (JSON has no NaN or Infinity).
+void WriteValue(promql::JsonWriter& w, double v) {
+  if (!std::isfinite(v)) {
+    promql::WriteString(w, std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"));
+    return;
+  }
+  char buf[32];  // the shortest round-trip form of a double needs at most 24
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  w.RawValue(buf, static_cast<size_t>(res.ptr - buf), rapidjson::kNumberType);
+}
+
 }  // namespace
 
 std::vector<promql::Point> ReducePoints(const std::vector<promql::Point>& points,
@@ -85,6 +99,47 @@ void ReduceMatrix(promql::Matrix& matrix, size_t max_points) {
   for (promql::Series& s : matrix) {
     if (s.points.size() > max_points) s.points = ReducePoints(s.points, max_points);
   }
+}
+
+void WriteColumns(promql::JsonWriter& w, const promql::Matrix& matrix) {
+  std::vector<int64_t> times;
+  if (!matrix.empty()) times.reserve(matrix.front().points.size());
+  for (const promql::Series& s : matrix) {
+    for (const promql::Point& p : s.points) times.push_back(p.t);
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+
+  w.Key("resultType");
+  w.String("matrix");
+  w.Key("layout");
+  w.String("columns");
+  w.Key("timestamps");
+  w.StartArray();
+  for (int64_t t : times) promql::WriteTime(w, t);
+  w.EndArray();
+  w.Key("result");
+  w.StartArray();
+  for (const promql::Series& s : matrix) {
+    w.StartObject();
+    w.Key("metric");
+    promql::WriteLabels(w, s.labels);
+    w.Key("values");
+    w.StartArray();
+    // Both are ascending: one merge pass puts each point in its column.
+    size_t next = 0;
+    for (int64_t t : times) {
+      if (next < s.points.size() && s.points[next].t == t) {
+        WriteValue(w, s.points[next].v);
+        ++next;
+      } else {
+        w.Null();
+      }
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 }  // namespace zw::dashboard

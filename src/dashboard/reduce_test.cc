@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 namespace zw::dashboard {
 namespace {
@@ -97,6 +99,80 @@ TEST(ReduceMatrix, EachSeries) {
   ReduceMatrix(m, 10);
   EXPECT_LE(m[0].points.size(), 10u);
   EXPECT_EQ(m[1].points.size(), 5u);
+}
+
+std::string Columns(const promql::Matrix& m) {
+  rapidjson::StringBuffer buf;
+  promql::JsonWriter w(buf);
+  w.StartObject();
+  WriteColumns(w, m);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+TEST(WriteColumns, SharedStepsShareOneTimestampsArray) {
+  promql::Matrix m(2);
+  m[0].labels = Labels{{"__name__", "up"}, {"job", "a"}};
+  m[0].points = {{1000, 1}, {2500, 0.1}, {4000, -3e-7}};
+  m[1].labels = Labels{{"job", "b"}};
+  m[1].points = {{1000, 1e21}, {2500, 2}, {4000, 3}};
+  EXPECT_EQ(Columns(m),
+            R"({"resultType":"matrix","layout":"columns","timestamps":[1,2.5,4],"result":[)"
+            R"({"metric":{"__name__":"up","job":"a"},"values":[1,0.1,-3e-07]},)"
+            R"({"metric":{"job":"b"},"values":[1e+21,2,3]}]})");
+}
+
+TEST(WriteColumns, MissingPointsAreNullAndTimesTheUnion) {
+  promql::Matrix m(2);
+  m[0].points = {{0, 1}, {2000, 3}};
+  m[1].points = {{1000, 5}, {2000, 6}, {3000, 7}};
+  EXPECT_EQ(Columns(m),
+            R"({"resultType":"matrix","layout":"columns","timestamps":[0,1,2,3],"result":[)"
+            R"({"metric":{},"values":[1,null,3,null]},{"metric":{},"values":[null,5,6,7]}]})");
+}
+
+TEST(WriteColumns, NonFiniteValuesAreStrings) {
+  const double inf = std::numeric_limits<double>::infinity();
+  promql::Matrix m(1);
+  m[0].points = {
+      {0, std::numeric_limits<double>::quiet_NaN()}, {1000, inf}, {2000, -inf}, {3000, -0.0}};
+  EXPECT_EQ(Columns(m),
+            R"({"resultType":"matrix","layout":"columns","timestamps":[0,1,2,3],"result":[)"
+            R"({"metric":{},"values":["NaN","+Inf","-Inf",-0]}]})");
+}
+
+TEST(WriteColumns, EmptyMatrix) {
+  EXPECT_EQ(Columns({}),
+            R"({"resultType":"matrix","layout":"columns","timestamps":[],"result":[]})");
+}
+
+// A reduced matrix keeps different times per series: each value still lands in its column.
+TEST(WriteColumns, AfterReductionEveryPointIsInItsColumn) {
+  promql::Matrix m(2);
+  for (int i = 0; i < 100; ++i) {
+    m[0].points.push_back({i * 1000, static_cast<double>(i % 7)});
+    m[1].points.push_back({i * 1000, static_cast<double>((i * 13) % 11)});
+  }
+  ReduceMatrix(m, 10);
+  rapidjson::Document d;
+  d.Parse(Columns(m).c_str());
+  ASSERT_FALSE(d.HasParseError());
+  const auto& ts = d["timestamps"];
+  EXPECT_LE(ts.Size(), 20u);  // the union of two series of at most 10 points
+  for (size_t k = 0; k < m.size(); ++k) {
+    const auto& values = d["result"][static_cast<rapidjson::SizeType>(k)]["values"];
+    ASSERT_EQ(values.Size(), ts.Size());
+    std::vector<promql::Point> back;
+    for (rapidjson::SizeType i = 0; i < values.Size(); ++i) {
+      if (!values[i].IsNull())
+        back.push_back({std::llround(ts[i].GetDouble() * 1000), values[i].GetDouble()});
+    }
+    ASSERT_EQ(back.size(), m[k].points.size()) << k;
+    for (size_t i = 0; i < back.size(); ++i) {
+      EXPECT_EQ(back[i].t, m[k].points[i].t) << k << " " << i;
+      EXPECT_EQ(back[i].v, m[k].points[i].v) << k << " " << i;
+    }
+  }
 }
 
 }  // namespace

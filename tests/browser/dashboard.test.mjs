@@ -226,6 +226,70 @@ describe("dashboard", () => {
     await context.close();
   });
 
+  test("query_range answers layout=columns with shared timestamps, and rejects other layouts", async () => {
+    const t0 = Math.floor(Date.now() / 1000) - 600;
+    const events = [];
+    for (let k = 0; k < 10; k++) {
+      events.push({ source: "browser-test", domain: "memory", type: "gauge", name: "cols", value: k / 4, labels: { s: "x" }, timestamp: (t0 + k * 10) * 1000 });
+      if (k >= 5) events.push({ source: "browser-test", domain: "memory", type: "gauge", name: "cols", value: 100 + k, labels: { s: "y" }, timestamp: (t0 + k * 10) * 1000 });
+    }
+    const r = await server.push(events);
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
+    const path = (extra) => `/api/v1/query_range?query=memory_cols&start=${t0}&end=${t0 + 90}&step=10${extra}`;
+    const prom = await server.getJson(path(""));
+    const cols = await server.getJson(path("&layout=columns"));
+    assert.equal(cols.status, 200, JSON.stringify(cols.body));
+    const d = cols.body.data;
+    assert.equal(d.resultType, "matrix");
+    assert.equal(d.layout, "columns");
+    assert.deepEqual(d.timestamps, Array.from({ length: 10 }, (_, k) => t0 + k * 10));
+    // The same samples as Prometheus's shape, one value per timestamp (null: no sample then).
+    for (const s of prom.body.data.result) {
+      const c = d.result.find((x) => x.metric.s === s.metric.s);
+      assert.deepEqual(c.metric, s.metric);
+      const back = c.values.map((v, i) => [d.timestamps[i], v]).filter(([, v]) => v !== null).map(([t, v]) => [t, String(v)]);
+      assert.deepEqual(back, s.values);
+    }
+    assert.deepEqual(d.result.find((x) => x.metric.s === "y").values.slice(0, 6), [null, null, null, null, null, 105]);
+    const bad = await server.getJson(path("&layout=rows"));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errorType, "bad_data");
+    assert.match(bad.body.error, /layout/);
+  });
+
+  test("a board draws every panel from columns-layout range queries and stays live", async () => {
+    const now = Date.now();
+    const events = [];
+    for (let k = 0; k < 40; k++)
+      for (const s of ["a", "b", "c"]) events.push({ source: "browser-test", domain: "memory", type: "gauge", name: "board", value: k + (s === "b" ? 100 : 0), labels: { s }, timestamp: now - (40 - k) * 15000 });
+    const r = await server.push(events);
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
+    const queries = ["memory_board", 'max(memory_board{s!="c"})'];
+    const { page, context, errors } = await openPage(`#/board?range=15m&${queries.map((q) => `q=${encodeURIComponent(q)}`).join("&")}`);
+    await page.waitForFunction(() => new Set(window.__draws.filter((d) => d.last.length > 0).map((d) => d.chart)).size === 2, null, { timeout: 15000 });
+    const drawn = await page.evaluate(() => Object.fromEntries(window.__draws.map((d) => [d.chart, d.last])));
+    assert.equal(drawn.memory_board.length, 3);
+    assert.ok(drawn.memory_board.includes(139), JSON.stringify(drawn));
+    assert.deepEqual(drawn['max(memory_board{s!="c"})'], [139]);
+    // Each panel asked for columns, and for no more points than it has pixels.
+    const own = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("/api/v1/query_range")));
+    assert.ok(own.length >= 2, own.join("\n"));
+    for (const u of own.map((n) => new URL(n))) {
+      assert.equal(u.searchParams.get("layout"), "columns");
+      const width = Number(u.searchParams.get("max_points"));
+      const span = Number(u.searchParams.get("end")) - Number(u.searchParams.get("start"));
+      assert.ok(width > 100 && Number(u.searchParams.get("step")) >= span / width, u.href);
+    }
+    await page.waitForFunction(() => ["live", "polling"].includes(document.getElementById("live-indicator").dataset.state), null, { timeout: 15000 });
+    await sleep(1500); // the subscriptions start once both panels have their data
+    const pushed = await server.push({ source: "browser-test", domain: "memory", type: "gauge", name: "board", value: 4242.5, labels: { s: "a" } });
+    assert.ok(pushed.status >= 200 && pushed.status < 300, `push: ${pushed.status}`);
+    await page.waitForFunction((v) => window.__draws.filter((d) => d.last.includes(v)).length >= 2, 4242.5, { timeout: 15000, polling: 50 });
+    await screenshot(page, "board");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("status page shows build, runtime, flags, targets and TSDB stats (light and dark)", async () => {
     for (const scheme of ["light", "dark"]) {
       const { page, context, errors } = await openPage("#/status", { colorScheme: scheme });

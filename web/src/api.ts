@@ -1,4 +1,4 @@
-import { parseDuration } from "./util";
+import { parseDuration, parseSample } from "./util";
 
 // The HTTP API as the pages use it: Prometheus's endpoints, and the dashboard's /api/health and
 // /api/performance (docs/dashboard_api.md). When the server has no dashboard endpoints (an
@@ -90,6 +90,66 @@ export async function queryRange(
     signal,
   );
   return r.resultType === "matrix" ? r.result : [];
+}
+
+// A range result in the columns layout (docs/dashboard_api.md): one ascending timestamps
+// array shared by every series, each series' values in that order (null: no point there),
+// exactly uPlot's data layout.
+export interface Columns {
+  timestamps: number[];
+  series: { metric: Labels; values: (number | null)[] }[];
+}
+
+interface ColumnsData {
+  resultType: string;
+  layout?: string;
+  timestamps?: number[];
+  result: { metric: Labels; values: (number | string | null)[] }[] | MatrixSeries[];
+}
+
+const sampleNumber = (v: number | string | null): number | null => (v === null ? null : typeof v === "number" ? v : parseSample(v));
+
+// Prometheus's matrix as columns, for servers that ignore layout=columns.
+export function matrixToColumns(series: MatrixSeries[]): Columns {
+  const set = new Set<number>();
+  for (const s of series) for (const p of s.values) set.add(p[0]);
+  const timestamps = [...set].sort((a, b) => a - b);
+  const col = new Map<number, number>();
+  timestamps.forEach((t, i) => col.set(t, i));
+  return {
+    timestamps,
+    series: series.map((s) => {
+      const values: (number | null)[] = new Array(timestamps.length).fill(null);
+      for (const [t, v] of s.values) values[col.get(t)!] = parseSample(v);
+      return { metric: s.metric, values };
+    }),
+  };
+}
+
+// query_range with max_points, answered in the columns layout: a quarter of the bytes of
+// Prometheus's [t, "v"] pairs, and no per-point work in the browser.
+export async function queryRangeColumns(
+  q: string,
+  start: number,
+  end: number,
+  step: number,
+  maxPoints: number,
+  signal?: AbortSignal,
+): Promise<Columns> {
+  const r = await api<ColumnsData>(
+    "/api/v1/query_range",
+    { query: q, start: start.toFixed(3), end: end.toFixed(3), step, max_points: Math.round(maxPoints), layout: "columns" },
+    signal,
+  );
+  if (r.resultType !== "matrix") return { timestamps: [], series: [] };
+  if (r.layout !== "columns" || !r.timestamps) return matrixToColumns(r.result as MatrixSeries[]);
+  const result = r.result as { metric: Labels; values: (number | string | null)[] }[];
+  // Non-finite values come as strings ("NaN", "+Inf", "-Inf"); the rest are already numbers.
+  for (const s of result) {
+    const vs = s.values;
+    for (let i = 0; i < vs.length; i++) if (typeof vs[i] === "string") vs[i] = sampleNumber(vs[i]);
+  }
+  return { timestamps: r.timestamps, series: result as Columns["series"] };
 }
 
 // The step for a chart: the user's step, but never more points than the chart has pixels,

@@ -3,7 +3,7 @@
 // pixels (see maxPoints) and redraws only what changed.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { MatrixSeries, Point } from "./api";
+import { type Columns, type MatrixSeries, type Point, matrixToColumns } from "./api";
 import { formatTime, formatValue, h, parseSample, seriesName } from "./util";
 
 const palette = ["#3274d9", "#e0752d", "#37872d", "#c4162a", "#8f3bb8", "#0a8f8f", "#b8860b", "#d63384", "#5a6e8c", "#6c9a00"];
@@ -39,6 +39,7 @@ export class TimeChart {
   private ys: (number | null)[][] = [];
   private resize: ResizeObserver;
   private lastWidth = 0;
+  private measured = 0; // 0: not measured yet
 
   constructor(
     parent: HTMLElement,
@@ -48,7 +49,9 @@ export class TimeChart {
     this.emptyEl = h("p", { class: "chart-empty", hidden: true }, "No data in this range.");
     this.el = h("figure", { class: "chart", "aria-label": opts.title }, h("figcaption", {}, opts.title), this.plotEl, this.emptyEl);
     parent.appendChild(this.el);
-    this.resize = new ResizeObserver(() => {
+    this.resize = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]?.contentRect.width ?? 0;
+      this.measured = box > 0 ? Math.max(100, Math.floor(box)) : 0;
       const w = this.width();
       if (this.u && Math.abs(w - this.lastWidth) >= 1) {
         this.lastWidth = w;
@@ -58,9 +61,16 @@ export class TimeChart {
     this.resize.observe(this.plotEl);
   }
 
-  // The plot's width in CSS pixels: what a query should ask for as max_points.
+  // The plot's width in CSS pixels: what a query should ask for as max_points. Measured once
+  // and then kept current by the ResizeObserver: reading clientWidth forces a layout, which on
+  // a page of many charts being built one after another costs more than drawing them.
   width(): number {
-    return Math.max(100, Math.floor(this.plotEl.clientWidth || this.el.clientWidth || 600));
+    if (this.measured === 0) {
+      const w = this.plotEl.clientWidth || this.el.clientWidth;
+      if (w === 0) return 600; // not laid out (hidden): measured again next time
+      this.measured = Math.max(100, Math.floor(w));
+    }
+    return this.measured;
   }
 
   private height(): number {
@@ -73,20 +83,18 @@ export class TimeChart {
 
   // Replaces all data.
   setSeries(series: MatrixSeries[]): void {
-    const xsSet = new Set<number>();
-    for (const s of series) for (const p of s.values) xsSet.add(p[0]);
-    this.xs = [...xsSet].sort((a, b) => a - b);
-    const col = new Map<number, number>();
-    this.xs.forEach((x, i) => col.set(x, i));
-    const keys = series.map((s) => seriesName(s.metric));
+    this.setColumns(matrixToColumns(series));
+  }
+
+  // Replaces all data with columns (the chart keeps the arrays: the caller must not change
+  // them afterwards).
+  setColumns(cols: Columns): void {
+    const keys = cols.series.map((s) => seriesName(s.metric));
     const same = this.u !== null && keys.length === this.keys.length && keys.every((k, i) => k === this.keys[i]);
+    this.xs = cols.timestamps;
     this.keys = keys;
-    this.names = series.map((s) => (this.opts.label ? this.opts.label(s.metric) : seriesName(s.metric)));
-    this.ys = series.map((s) => {
-      const row: (number | null)[] = new Array(this.xs.length).fill(null);
-      for (const [t, v] of s.values) row[col.get(t)!] = parseSample(v);
-      return row;
-    });
+    this.names = cols.series.map((s, i) => (this.opts.label ? this.opts.label(s.metric) : keys[i]));
+    this.ys = cols.series.map((s) => s.values);
     // The same series as drawn: new data only, no new plot (live updates take this path).
     if (same) {
       this.emptyEl.hidden = this.hasData();

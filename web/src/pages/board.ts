@@ -1,7 +1,7 @@
 // Board: a grid of charts, one per query, sharing one relative range — a shareable page of
 // panels: #/board?range=6h&q=expr1&q=expr2&... Each chart asks for as many points as it is
 // wide and stays live through an expression subscription.
-import { QueryResult, chartStep, queryRange } from "../api";
+import { QueryResult, chartStep, queryRangeColumns } from "../api";
 import { TimeChart } from "../chart";
 import { live } from "../live";
 import type { Route } from "../route";
@@ -18,31 +18,42 @@ export function renderBoard(root: HTMLElement, route: Route): () => void {
   const charts: TimeChart[] = [];
   const subs: (() => void)[] = [];
   let disposed = false;
-  queries.forEach((q) => {
-    const chart = new TimeChart(grid, { title: q, height: 200, legend, window: rangeSec });
-    charts.push(chart);
+  // Every panel's first data comes over HTTP in the columns layout; the live subscriptions
+  // start once every panel has it, so that their first (full-range) evaluations do not compete
+  // with the page's first draw for the server and the browser.
+  // Every chart is in the page before the first is measured: one layout for all their widths.
+  for (const q of queries) charts.push(new TimeChart(grid, { title: q, height: 200, legend, window: rangeSec }));
+  const loads = queries.map((q, i) => {
+    const chart = charts[i];
     const end = Date.now() / 1000;
     const width = chart.width();
     const step = chartStep(rangeSec, width, userStep);
-    queryRange(q, end - rangeSec, end, step, width)
-      .then((series) => {
+    return queryRangeColumns(q, end - rangeSec, end, step, width)
+      .then((cols) => {
         if (disposed) return;
-        chart.setSeries(series);
-        subs.push(
-          live.subscribe({
-            kind: "expr",
-            expr: q,
-            range: rangeSec,
-            step,
-            onResult: (r: QueryResult) => {
-              if (r.resultType === "matrix") chart.setSeries(r.result);
-            },
-          }),
-        );
+        chart.setColumns(cols);
+        return { q, chart, step };
       })
       .catch((e: Error) => {
         if (!disposed) chart.el.append(h("p", { class: "error", role: "alert" }, e.message));
       });
+  });
+  void Promise.all(loads).then((panels) => {
+    if (disposed) return;
+    for (const p of panels) {
+      if (!p) continue;
+      subs.push(
+        live.subscribe({
+          kind: "expr",
+          expr: p.q,
+          range: rangeSec,
+          step: p.step,
+          onResult: (r: QueryResult) => {
+            if (r.resultType === "matrix") p.chart.setSeries(r.result);
+          },
+        }),
+      );
+    }
   });
   return () => {
     disposed = true;
