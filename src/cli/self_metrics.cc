@@ -150,6 +150,17 @@ void SelfMetrics::AddRemoteWrite(const remote::RemoteStorage* rs) {
       });
   add("zenwatch_remote_storage_shards", "Shards sending in parallel.", T::kGauge,
       [](const auto& q, const auto&) { return double(q.shards.load()); });
+  add("zenwatch_remote_storage_shards_desired",
+      "Shards the load needs, as last computed (before rounding and clamping).", T::kGauge,
+      [](const auto& q, const auto&) { return q.shards_desired.load(); });
+  add("zenwatch_remote_storage_shards_min", "queue_config.min_shards.", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.shards_min.load()); });
+  add("zenwatch_remote_storage_shards_max", "queue_config.max_shards (at most 256).", T::kGauge,
+      [](const auto& q, const auto&) { return double(q.shards_max.load()); });
+  add("zenwatch_remote_storage_samples_lost_total",
+      "Samples in WAL segments deleted before this remote read them (beyond the WAL kept for "
+      "lagging remotes).",
+      T::kCounter, [](const auto& q, const auto&) { return double(q.samples_lost.load()); });
   add("zenwatch_remote_storage_series", "Series the queue knows by WAL reference.", T::kGauge,
       [](const auto& q, const auto&) { return double(q.series.load()); });
   add("zenwatch_remote_storage_wal_segment", "WAL segment the watcher is reading.", T::kGauge,
@@ -195,6 +206,17 @@ SelfMetrics::SelfMetrics(const tsdb::Head* head, const ingest::PushIngester* pus
     Counter("zenwatch_wal_corruptions_total", "Damaged WAL places found and cut off at start.",
             &ws->corruptions);
     Counter("zenwatch_wal_segments_created_total", "WAL segments created.", &ws->segments_created);
+    registry_.AddCallbackGauge(
+        "zenwatch_wal_segments_retained",
+        "WAL segments a checkpoint covers, kept for lagging remote_write remotes.",
+        [ws] { return static_cast<double>(ws->segments_retained.load()); });
+    registry_.AddCallbackGauge(
+        "zenwatch_wal_segments_retained_bytes",
+        "Bytes of the WAL segments kept for lagging remote_write remotes.",
+        [ws] { return static_cast<double>(ws->segments_retained_bytes.load()); });
+    Counter("zenwatch_wal_retained_segments_dropped_total",
+            "WAL segments a remote_write remote still needed, deleted over the retention limit.",
+            &ws->retained_segments_dropped);
   }
   fsync_ = &registry_
                 .AddHistogram("zenwatch_wal_fsync_duration_seconds", "Duration of WAL fsyncs.",

@@ -214,6 +214,8 @@ Status Serve(const ServeOptions& o) {
   ho.wal_on_fsync = [&self_ptr](double seconds) {
     if (SelfMetrics* s = self_ptr.load(std::memory_order_acquire)) s->ObserveFsync(seconds);
   };
+  // A lagging remote_write remote may still need WAL segments a checkpoint covers.
+  ho.wal_keep_covered_segments = !remote_write_config->empty();
   auto opened = tsdb::DB::Open(std::move(*dbo));
   if (!opened.ok()) return opened.status();
   tsdb::DB* db = opened->get();
@@ -249,7 +251,8 @@ Status Serve(const ServeOptions& o) {
   // remote without saved progress misses nothing of this run.
   remote::RemoteStorage remote_write(
       {.data_dir = o.data_dir,
-       .wal_dir = head_ptr->wal() ? head_ptr->wal()->dir() : o.data_dir + "/wal"});
+       .wal_dir = head_ptr->wal() ? head_ptr->wal()->dir() : o.data_dir + "/wal",
+       .wal = head_ptr->wal()});
   if (Status st = remote_write.ApplyConfig(*remote_write_config); !st.ok()) {
     remote_write.Stop();
     stream_hub.Stop();

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "remote/sharding.h"
 #include "scrape/relabel.h"
 #include "zenwatch/pusher.h"
 
@@ -11,6 +12,11 @@ namespace zw::remote {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
 
 void UpdateMax(std::atomic<int64_t>& a, int64_t v) {
   int64_t cur = a.load(std::memory_order_relaxed);
@@ -22,21 +28,127 @@ void UpdateMax(std::atomic<int64_t>& a, int64_t v) {
 
 Result<std::unique_ptr<QueueManager>> QueueManager::Create(QueueOptions options) {
   std::unique_ptr<QueueManager> q(new QueueManager(std::move(options)));
-  const int n = std::min(q->opts_.config.queue_config.min_shards, kProgressBuckets);
+  const QueueConfig& qc = q->opts_.config.queue_config;
+  // A series' shard is its bucket modulo the shard count: more shards than buckets idle.
+  const int max = std::clamp(qc.max_shards, 1, kProgressBuckets);
+  const int n = std::clamp(qc.min_shards, 1, max);
+  q->stats_.shards_min = n;
+  q->stats_.shards_max = max;
+  q->stats_.shards_desired = n;
+  q->wanted_shards_ = n;
   for (int i = 0; i < n; ++i) {
-    auto client = HttpClient::Create(q->opts_.config);
-    if (!client.ok()) return client.status();
-    auto shard = std::make_unique<Shard>();
-    shard->client = std::move(client).value();
-    q->shards_.push_back(std::move(shard));
+    auto shard = q->StartShard();
+    if (!shard.ok()) {
+      q->Stop();
+      return shard.status();
+    }
+    std::lock_guard lock(q->shards_mu_);
+    q->shards_.push_back(std::move(shard).value());
   }
   q->per_shard_.resize(q->shards_.size());
   q->stats_.shards = static_cast<int64_t>(q->shards_.size());
-  for (auto& s : q->shards_) {
-    Shard* shard = s.get();
-    shard->thread = std::thread([qm = q.get(), shard] { qm->RunShard(*shard); });
-  }
+  q->last_send_end_ns_ = NowNanos();
+  if (q->opts_.reshard_interval.count() > 0 && n < max)
+    q->tuner_ = std::thread([qm = q.get()] { qm->RunTuner(); });
   return q;
+}
+
+Result<std::unique_ptr<QueueManager::Shard>> QueueManager::StartShard() {
+  auto client = HttpClient::Create(opts_.config);
+  if (!client.ok()) return client.status();
+  auto shard = std::make_unique<Shard>();
+  shard->client = std::move(client).value();
+  Shard* s = shard.get();
+  s->thread = std::thread([this, s] { RunShard(*s); });
+  return shard;
+}
+
+void QueueManager::RequestShards(int n) {
+  wanted_shards_ = std::clamp(n, static_cast<int>(stats_.shards_min.load()),
+                              static_cast<int>(stats_.shards_max.load()));
+}
+
+void QueueManager::RunTuner() {
+  const QueueConfig& qc = opts_.config.queue_config;
+  ShardTuner tuner(static_cast<int>(stats_.shards_min.load()),
+                   static_cast<int>(stats_.shards_max.load()));
+  auto last = Clock::now();
+  std::unique_lock lock(tuner_mu_);
+  while (!tuner_cv_.wait_for(lock, opts_.reshard_interval, [this] { return tuner_stop_; })) {
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - last).count();
+    last = now;
+    ShardCounters c;
+    c.samples_in = stats_.samples_in.load();
+    c.samples_out = stats_.samples_sent.load() + stats_.samples_failed.load();
+    c.send_nanos = stats_.send_nanos.load();
+    c.highest_read_ms = stats_.highest_read_ms.load();
+    c.highest_sent_ms = stats_.highest_sent_ms.load();
+    const int current = wanted_shards_.load();
+    // Sending is failing when nothing finished within two batch deadlines while samples
+    // wait; an idle queue counts as fine.
+    const bool idle = stats_.samples_pending.load() == 0;
+    const bool sending_ok = idle || NowNanos() - last_send_end_ns_.load() <=
+                                        int64_t{2} * qc.batch_send_deadline_ms * 1000000;
+    const ShardDecision d = tuner.Update(c, seconds, current, sending_ok);
+    stats_.shards_desired = d.desired;
+    if (d.shards != current) {
+      spdlog::info("remote_write {}: resharding from {} to {} shards (desired {:.2f})",
+                   opts_.config.RemoteName(), current, d.shards, d.desired);
+      RequestShards(d.shards);
+    }
+  }
+}
+
+bool QueueManager::Reshard(int n) {
+  // Drain: every shard sends what it holds now; wait until all are empty and idle.
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    s->flush = true;
+    s->has_data.notify_all();
+  }
+  bool drained = true;
+  for (auto& s : shards_) {
+    std::unique_lock lock(s->mu);
+    s->idle.wait(lock, [&] { return (s->queue.empty() && !s->busy) || unblocked_.load(); });
+    if (unblocked_.load()) drained = false;
+  }
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    s->flush = false;
+  }
+  if (!drained) return false;
+  std::vector<std::unique_ptr<Shard>> removed;
+  {
+    std::lock_guard lock(shards_mu_);
+    if (unblocked_.load()) return false;
+    while (static_cast<int>(shards_.size()) > n) {
+      removed.push_back(std::move(shards_.back()));
+      shards_.pop_back();
+    }
+    while (static_cast<int>(shards_.size()) < n) {
+      auto shard = StartShard();
+      if (!shard.ok()) {
+        spdlog::error("remote_write {}: cannot add a shard: {}", opts_.config.RemoteName(),
+                      shard.status().ToString());
+        wanted_shards_ = static_cast<int>(shards_.size());
+        break;
+      }
+      shards_.push_back(std::move(shard).value());
+    }
+  }
+  for (auto& s : removed) {
+    {
+      std::lock_guard lock(s->mu);
+      s->quit = true;
+      s->has_data.notify_all();
+    }
+    s->thread.join();
+  }
+  per_shard_.resize(shards_.size());
+  stats_.shards = static_cast<int64_t>(shards_.size());
+  stats_.reshards.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 QueueManager::QueueManager(QueueOptions options) : opts_(std::move(options)) {
@@ -95,6 +207,9 @@ void QueueManager::SeriesReset(int segment) {
 
 bool QueueManager::Append(std::span<const record::RefSample> samples, WalPosition end) {
   if (unblocked_.load()) return false;
+  if (const int want = wanted_shards_.load(); want != static_cast<int>(shards_.size())) {
+    if (!Reshard(want)) return false;
+  }
   const size_t nshards = shards_.size();
   for (auto& v : per_shard_) v.clear();
   uint32_t count = 0;
@@ -166,7 +281,8 @@ void QueueManager::RunShard(Shard& shard) {
       std::unique_lock lock(shard.mu);
       while (true) {
         if (shard.queue.size() >= max_batch) break;
-        if (stopping_.load()) break;
+        if (stopping_.load() || shard.quit) break;
+        if (!shard.queue.empty() && shard.flush) break;
         if (!shard.queue.empty() && Clock::now() >= shard.batch_start + deadline) break;
         if (shard.queue.empty()) {
           shard.has_data.wait(lock);
@@ -174,15 +290,25 @@ void QueueManager::RunShard(Shard& shard) {
           shard.has_data.wait_until(lock, shard.batch_start + deadline);
         }
       }
-      if (shard.queue.empty()) return;                                 // stopping, nothing left
+      if (shard.queue.empty()) return;  // stopping or removed, nothing left
       if (stopping_.load() && Clock::now() >= stop_deadline_) return;  // the rest stays in the WAL
       const size_t n = std::min(max_batch, shard.queue.size());
       batch.assign(shard.queue.begin(), shard.queue.begin() + static_cast<ptrdiff_t>(n));
       shard.queue.erase(shard.queue.begin(), shard.queue.begin() + static_cast<ptrdiff_t>(n));
       shard.batch_start = Clock::now();
+      shard.busy = true;
       shard.has_room.notify_all();
     }
-    if (!SendBatch(shard, batch)) return;  // stopping and out of time
+    const auto begin = Clock::now();
+    const bool finished = SendBatch(shard, batch);
+    stats_.send_nanos.fetch_add(
+        static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - begin).count()),
+        std::memory_order_relaxed);
+    if (finished) last_send_end_ns_ = NowNanos();
+    std::lock_guard lock(shard.mu);
+    shard.busy = false;
+    if (shard.queue.empty()) shard.idle.notify_all();
+    if (!finished) return;  // stopping and out of time
   }
 }
 
@@ -311,9 +437,11 @@ void QueueManager::SaveProgress(bool sync) {
 
 void QueueManager::Unblock() {
   unblocked_ = true;
+  std::lock_guard shards(shards_mu_);
   for (auto& s : shards_) {
     std::lock_guard lock(s->mu);
     s->has_room.notify_all();
+    s->idle.notify_all();
   }
 }
 
@@ -322,7 +450,14 @@ void QueueManager::Stop() {
   if (stopped_) return;
   stopped_ = true;
   Unblock();
+  {
+    std::lock_guard lock(tuner_mu_);
+    tuner_stop_ = true;
+  }
+  tuner_cv_.notify_all();
+  if (tuner_.joinable()) tuner_.join();
   stop_deadline_ = Clock::now() + opts_.flush_deadline;
+  std::lock_guard shards(shards_mu_);
   stopping_ = true;
   for (auto& s : shards_) {
     std::lock_guard lock(s->mu);

@@ -13,6 +13,14 @@
 // backoff from min_backoff to max_backoff; other answers are final: 2xx sent, any other
 // status failed (counted and logged with the status and body, never retried).
 //
+// Sharding (sharding.h): every reshard_interval a tuner thread computes the shard count the
+// load needs, within [min_shards, max_shards]. The watcher thread applies a new count at its
+// next Append: it has every shard send what it holds at once (no batch deadline), waits
+// until all are empty with nothing in flight, then adds or removes shards. Since a series'
+// shard is its bucket modulo the shard count, draining first keeps each series' samples in
+// order, and nothing is dropped or sent twice. The watcher does not read the WAL meanwhile.
+// A failing remote blocks the drain like it blocks a full shard; Unblock ends the wait.
+//
 // Stop: Append returns false from then on; shards send what they hold until the flush
 // deadline, then the progress is written (fsynced). Samples not acknowledged by then are
 // read again from the WAL after a restart.
@@ -62,6 +70,12 @@ struct QueueStats {
   std::atomic<int64_t> highest_read_ms{0};   // gauge: newest sample timestamp read from the WAL
   std::atomic<int64_t> highest_sent_ms{0};   // gauge: newest sample timestamp acknowledged
   std::atomic<int64_t> shards{0};            // gauge
+  std::atomic<double> shards_desired{0};     // gauge: the tuner's unrounded desire
+  std::atomic<int64_t> shards_min{0};        // gauge: queue_config.min_shards
+  std::atomic<int64_t> shards_max{0};        // gauge: queue_config.max_shards (at most 256)
+  std::atomic<uint64_t> send_nanos{0};       // time shards spent sending, retries included
+  std::atomic<uint64_t> reshards{0};         // shard count changes
+  std::atomic<uint64_t> samples_lost{0};     // in WAL segments deleted before they were read
   std::atomic<int64_t> series{0};            // gauge: series known by reference
 };
 
@@ -73,6 +87,9 @@ struct QueueOptions {
   std::optional<Progress> resume;
   // How long Stop() keeps sending what is queued.
   std::chrono::milliseconds flush_deadline{5000};
+  // How often the tuner recomputes the shard count; 0: never (the queue keeps min_shards
+  // unless RequestShards is called).
+  std::chrono::milliseconds reshard_interval{10000};
 };
 
 class QueueManager final : public WriteTo {
@@ -85,6 +102,13 @@ class QueueManager final : public WriteTo {
   void StoreSeries(std::span<const record::RefSeries> series, int segment) override;
   void SeriesReset(int segment) override;
   bool Append(std::span<const record::RefSample> samples, WalPosition end) override;
+
+  // Asks for `n` shards (clamped to [min_shards, max_shards]); the watcher thread applies
+  // it at its next Append. The tuner calls it; tests may too.
+  void RequestShards(int n);
+
+  // Counts samples of WAL segments deleted before the watcher read them.
+  void CountLost(uint64_t n) { stats_.samples_lost.fetch_add(n, std::memory_order_relaxed); }
 
   // Makes a blocked or later Append return false.
   void Unblock();
@@ -115,7 +139,11 @@ class QueueManager final : public WriteTo {
     std::condition_variable has_data;  // or stopping
     std::condition_variable has_room;  // or unblocked
     std::deque<Queued> queue;
+    std::condition_variable idle;                       // queue empty and nothing in flight
     std::chrono::steady_clock::time_point batch_start;  // when queue became non-empty
+    bool busy = false;                                  // a batch is in flight
+    bool flush = false;  // send partial batches now (a reshard is draining)
+    bool quit = false;   // exit once empty (removed by a reshard)
     std::unique_ptr<HttpClient> client;
     std::thread thread;
   };
@@ -125,6 +153,11 @@ class QueueManager final : public WriteTo {
   };
 
   explicit QueueManager(QueueOptions options);
+  // Starts a shard with its own connection. Errors: those of HttpClient::Create.
+  Result<std::unique_ptr<Shard>> StartShard();
+  // Watcher thread: drains every shard, then runs `n` of them. False when unblocked.
+  bool Reshard(int n);
+  void RunTuner();
   void RunShard(Shard& shard);
   // Sends one batch until acknowledged, refused, or (when stopping) out of time. Returns
   // whether the batch is finished (acknowledged or refused).
@@ -134,7 +167,16 @@ class QueueManager final : public WriteTo {
 
   const QueueOptions opts_;
   QueueStats stats_;
+  // Changed by the watcher thread (Reshard) under shards_mu_; other threads read it under
+  // shards_mu_, the watcher thread without.
+  std::mutex shards_mu_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<int> wanted_shards_{0};
+  std::atomic<int64_t> last_send_end_ns_{0};  // steady clock; when a request last finished
+  std::thread tuner_;
+  std::mutex tuner_mu_;
+  std::condition_variable tuner_cv_;
+  bool tuner_stop_ = false;
 
   // Watcher thread only.
   std::unordered_map<uint64_t, std::unique_ptr<Series>> series_;

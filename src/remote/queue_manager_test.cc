@@ -2,169 +2,20 @@
 // headers, per-series order, retries, refusals, backpressure, relabelling, resuming.
 #include "remote/queue_manager.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <snappy.h>
 #include <yaml-cpp/yaml.h>
 
-#include "ingest/remote_write_proto.h"
+#include "remote/fake_remote_testing.h"
 
 namespace zw::remote {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Received {
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::vector<std::pair<std::string, std::vector<std::pair<int64_t, double>>>> series;
-};
-
-// A remote_write receiver on 127.0.0.1: answers each request with what `status` returns
-// (called with the request number, from 0) and keeps the decoded requests it answered 2xx.
-class FakeRemote {
- public:
-  explicit FakeRemote(std::function<int(int)> status) : status_(std::move(status)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    accept_ = std::thread([this] { Accept(); });
-  }
-  ~FakeRemote() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    accept_.join();
-    std::lock_guard lock(mu_);
-    for (int c : conns_) ::shutdown(c, SHUT_RDWR);
-    for (auto& t : threads_) t.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api/v1/write"; }
-  void SetStatus(std::function<int(int)> status) {
-    std::lock_guard lock(mu_);
-    status_ = std::move(status);
-  }
-  std::vector<Received> received() {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-  int requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  size_t samples() {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (const auto& r : received_)
-      for (const auto& s : r.series) n += s.second.size();
-    return n;
-  }
-  size_t WaitForSamples(size_t n) {
-    for (int i = 0; i < 1000 && samples() < n; ++i) std::this_thread::sleep_for(10ms);
-    return samples();
-  }
-
- private:
-  void Accept() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::lock_guard lock(mu_);
-      conns_.push_back(c);
-      threads_.emplace_back([this, c] { Serve(c); });
-    }
-  }
-  void Serve(int c) {
-    std::string buf;
-    char tmp[65536];
-    while (true) {
-      size_t hdr_end;
-      while ((hdr_end = buf.find("\r\n\r\n")) == std::string::npos) {
-        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          ::close(c);
-          return;
-        }
-        buf.append(tmp, static_cast<size_t>(n));
-      }
-      Received r;
-      std::string head = buf.substr(0, hdr_end);
-      size_t pos = head.find("\r\n") + 2;
-      while (pos < head.size()) {
-        size_t eol = head.find("\r\n", pos);
-        if (eol == std::string::npos) eol = head.size();
-        std::string line = head.substr(pos, eol - pos);
-        size_t colon = line.find(':');
-        std::string name = line.substr(0, colon);
-        for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-        pos = eol + 2;
-      }
-      const size_t length = std::stoul(r.headers["content-length"]);
-      while (buf.size() < hdr_end + 4 + length) {
-        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-        if (n <= 0) {
-          ::close(c);
-          return;
-        }
-        buf.append(tmp, static_cast<size_t>(n));
-      }
-      std::string body = buf.substr(hdr_end + 4, length);
-      buf.erase(0, hdr_end + 4 + length);
-      std::string proto;
-      EXPECT_TRUE(snappy::Uncompress(body.data(), body.size(), &proto));
-      ingest::prompb::WriteRequest req;
-      EXPECT_TRUE(ingest::prompb::DecodeWriteRequest(proto, &req).ok());
-      for (const auto& ts : req.series) {
-        std::string key;
-        for (uint32_t i = ts.labels_begin; i < ts.labels_end; ++i) {
-          if (!key.empty()) key += ',';
-          key += std::string(req.labels[i].name) + "=" + std::string(req.labels[i].value);
-        }
-        std::vector<std::pair<int64_t, double>> samples;
-        for (uint32_t i = ts.samples_begin; i < ts.samples_end; ++i)
-          samples.emplace_back(req.samples[i].timestamp, req.samples[i].value);
-        r.series.emplace_back(std::move(key), std::move(samples));
-      }
-      int status;
-      {
-        std::lock_guard lock(mu_);
-        status = status_(requests_++);
-        if (status >= 200 && status < 300) received_.push_back(std::move(r));
-      }
-      std::string answer = status >= 300 ? "refused by the test" : "";
-      std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                         " X\r\nContent-Length: " + std::to_string(answer.size()) + "\r\n\r\n" +
-                         answer;
-      ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread accept_;
-  std::mutex mu_;
-  std::function<int(int)> status_;
-  std::vector<int> conns_;
-  std::vector<std::thread> threads_;
-  std::vector<Received> received_;
-  int requests_ = 0;
-};
 
 RemoteWriteConfig Config(const std::string& url, std::string extra = "") {
   auto c = ParseRemoteWriteConfigs("remote_write:\n  - url: " + url +
@@ -384,6 +235,96 @@ TEST(QueueManager, ResumeSkipsWhatEachBucketHadAcknowledged) {
   EXPECT_EQ(seen["__name__=m,i=0"], (std::vector<int64_t>{7, 8, 9}));
   EXPECT_EQ(seen["__name__=m,i=1"], (std::vector<int64_t>{3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(q->stats().samples_skipped.load(), 4u);
+}
+
+// A reshard drains the old shards before the new count takes over: under a steady load
+// with counts changing every few records, every sample arrives exactly once and in order.
+TEST(QueueManager, ReshardUnderLoadLosesAndDuplicatesNothing) {
+  FakeRemote remote([](int) { return 204; });
+  RemoteWriteConfig c = Config(remote.url());
+  c.queue_config.min_shards = 1;
+  c.queue_config.max_shards = 16;
+  c.queue_config.batch_send_deadline_ms = 1000;  // only a drain flushes partial batches fast
+  QueueOptions o;
+  o.config = c;
+  o.flush_deadline = 2s;
+  o.reshard_interval = 0ms;  // no tuner: the test picks the counts
+  auto created = QueueManager::Create(std::move(o));
+  ASSERT_TRUE(created.ok());
+  auto q = std::move(created).value();
+  AddSeries(*q, 40);
+  const int counts[] = {3, 16, 2, 1, 7, 4, 16, 1};
+  int max_seen = 0;
+  for (int round = 0; round < 8; ++round) {
+    q->RequestShards(counts[round]);
+    AppendRecords(*q, 40, 25, round * 25);
+    max_seen = std::max<int>(max_seen, static_cast<int>(q->stats().shards.load()));
+    EXPECT_EQ(q->stats().shards.load(), counts[round]);
+  }
+  EXPECT_EQ(remote.WaitForSamples(40 * 200), 40u * 200u);
+  q->Stop();
+  ExpectInOrder(remote, 40, 0, 200);
+  EXPECT_EQ(remote.samples(), 40u * 200u);
+  EXPECT_EQ(q->stats().reshards.load(), 8u);
+  EXPECT_EQ(q->stats().samples_pending.load(), 0);
+  EXPECT_EQ(q->CurrentProgress().watermark, (WalPosition{0, 200}));
+  EXPECT_EQ(max_seen, 16);
+}
+
+// Requests outside [min_shards, max_shards] are clamped.
+TEST(QueueManager, RequestedShardsAreClamped) {
+  FakeRemote remote([](int) { return 204; });
+  RemoteWriteConfig c = Config(remote.url());
+  c.queue_config.min_shards = 2;
+  c.queue_config.max_shards = 4;
+  auto q = MakeQueue(c);
+  EXPECT_EQ(q->stats().shards.load(), 2);
+  EXPECT_EQ(q->stats().shards_min.load(), 2);
+  EXPECT_EQ(q->stats().shards_max.load(), 4);
+  AddSeries(*q, 2);
+  q->RequestShards(100);
+  AppendRecords(*q, 2, 1);
+  EXPECT_EQ(q->stats().shards.load(), 4);
+  q->RequestShards(0);
+  AppendRecords(*q, 2, 1, 1);
+  EXPECT_EQ(q->stats().shards.load(), 2);
+  EXPECT_EQ(remote.WaitForSamples(4), 4u);
+  q->Stop();
+}
+
+// A slow remote and a fast writer: the tuner raises the shard count above min_shards, and
+// still every sample arrives once, in order.
+TEST(QueueManager, TunerAddsShardsForASlowRemote) {
+  FakeRemote remote([](int) {
+    std::this_thread::sleep_for(20ms);
+    return 204;
+  });
+  RemoteWriteConfig c = Config(remote.url());
+  c.queue_config.min_shards = 1;
+  c.queue_config.max_shards = 8;
+  c.queue_config.max_samples_per_send = 50;
+  QueueOptions o;
+  o.config = c;
+  o.flush_deadline = 5s;
+  o.reshard_interval = 200ms;
+  auto created = QueueManager::Create(std::move(o));
+  ASSERT_TRUE(created.ok());
+  auto q = std::move(created).value();
+  AddSeries(*q, 50);
+  int max_seen = 1;
+  for (int t = 0; t < 400 && max_seen == 1; t += 10) {
+    AppendRecords(*q, 50, 10, t);
+    max_seen = std::max<int>(max_seen, static_cast<int>(q->stats().shards.load()));
+    if (max_seen > 1) {
+      EXPECT_EQ(remote.WaitForSamples(static_cast<size_t>(50 * (t + 10))),
+                static_cast<size_t>(50 * (t + 10)));
+      q->Stop();
+      ExpectInOrder(remote, 50, 0, t + 10);
+    }
+  }
+  EXPECT_GT(max_seen, 1);
+  EXPECT_GT(q->stats().shards_desired.load(), 1.0);
+  q->Stop();
 }
 
 }  // namespace

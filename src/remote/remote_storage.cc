@@ -1,14 +1,86 @@
 #include "remote/remote_storage.h"
 
+#include <climits>
+
 #include <spdlog/spdlog.h>
 
 #include "tsdb/fs/file_system.h"
+#include "tsdb/record/record.h"
+#include "tsdb/wal/framing.h"
 
 namespace zw::remote {
+namespace {
 
-RemoteStorage::RemoteStorage(RemoteStorageOptions options) : opts_(std::move(options)) {}
+// Samples in the complete records of a segment file (0 when it cannot be read).
+uint64_t CountSegmentSamples(const std::string& path) {
+  auto data = fs::PosixFileSystem()->ReadFile(path);
+  if (!data.ok()) return 0;
+  wal::SegmentReader reader(*data, path);
+  std::string_view rec;
+  std::vector<record::RefSample> samples;
+  uint64_t n = 0;
+  while (reader.Next(&rec)) {
+    if (record::GetType(rec) != record::Type::kSamples) continue;
+    samples.clear();
+    if (record::DecodeSamples(rec, samples).ok()) n += samples.size();
+  }
+  return n;
+}
 
-RemoteStorage::~RemoteStorage() { Stop(); }
+}  // namespace
+
+RemoteStorage::RemoteStorage(RemoteStorageOptions options) : opts_(std::move(options)) {
+  if (opts_.wal) {
+    wal::Retention r;
+    r.lowest_needed = [this] { return LowestSegmentNeeded(); };
+    r.max_bytes = opts_.wal_retention_max_bytes;
+    r.on_drop = [this](int from, int to) { CountLost(from, to); };
+    opts_.wal->SetRetention(std::move(r));
+  }
+}
+
+RemoteStorage::~RemoteStorage() {
+  if (opts_.wal) opts_.wal->SetRetention({});
+  Stop();
+}
+
+int RemoteStorage::LowestSegmentNeeded() const {
+  std::lock_guard lock(mu_);
+  int lowest = INT_MAX;
+  for (const auto& [name, r] : remotes_) {
+    int need = r->watcher->stats().segment.load();
+    // A restart resumes at the acknowledged watermark, which may be further back.
+    const Progress p = r->queue->CurrentProgress();
+    if (p.watermark != WalPosition{}) need = std::min(need, p.watermark.segment);
+    lowest = std::min(lowest, need);
+  }
+  return lowest;
+}
+
+void RemoteStorage::CountLost(int from, int to) {
+  std::map<int, uint64_t> counted;  // segment → samples, read once for all remotes
+  std::lock_guard lock(mu_);
+  for (const auto& [name, r] : remotes_) {
+    // The segment being read is held open by the watcher: only later ones are lost.
+    const int reading = r->watcher->stats().segment.load();
+    uint64_t lost = 0;
+    for (int seg = std::max(from, reading + 1); seg < to; ++seg) {
+      auto it = counted.find(seg);
+      if (it == counted.end())
+        it =
+            counted
+                .emplace(seg, CountSegmentSamples(opts_.wal_dir + "/" + wal::Wal::SegmentName(seg)))
+                .first;
+      lost += it->second;
+    }
+    if (lost == 0) continue;
+    r->queue->CountLost(lost);
+    spdlog::error(
+        "remote_write {}: {} samples in WAL segments {} to {} are lost for this remote: it had "
+        "not read them and the segments kept for lagging remotes exceed {} bytes",
+        name, lost, std::max(from, reading + 1), to - 1, opts_.wal_retention_max_bytes);
+  }
+}
 
 void RemoteStorage::StopRemote(Remote& r) {
   r.queue->Unblock();

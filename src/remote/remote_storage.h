@@ -9,6 +9,12 @@
 // keeps remotes whose configuration is unchanged running, stops removed or changed ones
 // (flushing them like Stop) and starts new ones, resuming from their saved progress.
 //
+// WAL retention: given the head's Wal, the sender installs a wal::Retention so that a
+// checkpoint does not delete segments a remote has not read and acknowledged yet (the lowest
+// of each remote's reading segment and acknowledged watermark), up to
+// wal_retention_max_bytes. Samples in segments deleted anyway are counted per remote
+// (QueueStats::samples_lost). The destructor removes the retention.
+//
 // Thread safety: all methods may be called from any thread; ApplyConfig and Stop are
 // serialised.
 #pragma once
@@ -25,6 +31,7 @@
 #include "remote/config.h"
 #include "remote/queue_manager.h"
 #include "remote/wal_watcher.h"
+#include "tsdb/wal/wal.h"
 
 namespace zw::remote {
 
@@ -33,6 +40,9 @@ struct RemoteStorageOptions {
   std::string wal_dir;
   std::chrono::milliseconds flush_deadline{5000};
   std::chrono::milliseconds poll_interval{50};
+  // The head's WAL (may be null: no retention).
+  wal::Wal* wal = nullptr;
+  uint64_t wal_retention_max_bytes = uint64_t{2} << 30;
 };
 
 class RemoteStorage {
@@ -45,6 +55,9 @@ class RemoteStorage {
   Status ApplyConfig(const std::vector<RemoteWriteConfig>& configs);
   void Stop();
 
+  // The lowest WAL segment a running remote still needs; INT_MAX when none.
+  int LowestSegmentNeeded() const;
+
   // Calls `fn` for every running remote, holding a lock that keeps them alive.
   void ForEach(const std::function<void(const RemoteWriteConfig&, const QueueStats&,
                                         const WatcherStats&)>& fn) const;
@@ -56,6 +69,9 @@ class RemoteStorage {
   };
   static void StopRemote(Remote& r);
   Result<std::unique_ptr<Remote>> StartRemote(const RemoteWriteConfig& config);
+  // Segments [from, to) are about to be deleted: counts their samples as lost for each
+  // remote that had not read them.
+  void CountLost(int from, int to);
 
   const RemoteStorageOptions opts_;
   std::mutex apply_mu_;

@@ -245,6 +245,9 @@ void WalWatcher::Run(WalPosition from, bool fresh) {
   std::vector<int> segs = Segments();
   int first = std::max(cp, segs.empty() ? 0 : segs.front());
   WalPosition pos = from;
+  // Segments the checkpoint covers but the WAL kept for a lagging remote (wal::Retention):
+  // resume in them, their series records and the checkpoint's give every series.
+  if (!segs.empty() && pos.segment < first && pos.segment >= segs.front()) first = segs.front();
   {
     if (pos.segment < first) {
       stats_.segments_skipped.fetch_add(static_cast<uint64_t>(first - pos.segment));
@@ -288,14 +291,17 @@ void WalWatcher::Run(WalPosition from, bool fresh) {
         continue;
       }
       // Deleted under us: a checkpoint replaced it.
+      // Continue at the next segment present: the checkpoint's first, or one before it
+      // that the WAL kept for a lagging remote (wal::Retention).
+      auto it = std::upper_bound(segs.begin(), segs.end(), seg);
+      int next = it == segs.end() ? seg + 1 : *it;
       cp = NewestCheckpoint();
-      int next = seg + 1;
       if (cp > seg) {
-        if (Status st = ReadCheckpoint(cp); st.ok()) to_->SeriesReset(cp);
-        next = cp;
+        // Its series cover what the deleted segments defined; forget the dead ones only
+        // once no kept segment before the checkpoint remains to be read.
+        if (Status st = ReadCheckpoint(cp); st.ok() && next >= cp) to_->SeriesReset(cp);
+        if (next > cp) next = cp;
       }
-      auto it = std::lower_bound(segs.begin(), segs.end(), next);
-      next = it == segs.end() ? next : *it;
       stats_.segments_skipped.fetch_add(static_cast<uint64_t>(next - seg));
       spdlog::warn(
           "remote_write {}: WAL segments {} to {} were removed by a checkpoint before they "

@@ -8,9 +8,11 @@
 // The tail of the segment being written may hold a torn record (a write in progress): the
 // watcher stops before it and reads it again later. Damage in a finished segment (a newer
 // one exists) is logged and counted, and reading continues with the next segment. When the
-// segment to read next was deleted by a checkpoint (the sender fell behind a head
-// truncation), the watcher reads that checkpoint's series and continues at its first
-// segment; the samples of the deleted segments are lost and counted in segments_skipped.
+// segment to read next was deleted by a checkpoint (the sender fell behind a head truncation
+// further than the WAL's retention kept for it), the watcher reads that checkpoint's series
+// and continues at the next segment present (one kept by a wal::Retention, or the
+// checkpoint's first); the samples of the deleted segments are lost and counted in
+// segments_skipped. Kept segments are read as usual, also after a restart.
 // Whenever a newer checkpoint appears behind the watcher, its series are re-read and series
 // not in it are forgotten (WriteTo::SeriesReset), so references of dead series are freed.
 //

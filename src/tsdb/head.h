@@ -49,6 +49,7 @@ struct HeadOptions {
   std::chrono::milliseconds wal_sync_interval{1000};
   uint64_t wal_segment_size = 128ULL << 20;
   std::function<void(double)> wal_on_fsync;  // see wal::Options::on_fsync
+  bool wal_keep_covered_segments = false;    // see wal::Options::keep_below_first_segment
   int64_t chunk_range_ms = 2 * 3600 * 1000;
   int samples_per_chunk = 120;
   // Samples older than their series' newest one are accepted when not older than the head's

@@ -29,6 +29,7 @@ Status Head::OpenWal() {
   wo.sync_interval = options_.wal_sync_interval;
   wo.segment_size = options_.wal_segment_size;
   wo.on_fsync = options_.wal_on_fsync;
+  wo.keep_below_first_segment = options_.wal_keep_covered_segments;
   auto replay = [this](std::string_view rec) { Replay(rec); };
   uint64_t checkpoint_records = 0;
   if (cp->has_value()) {

@@ -224,6 +224,13 @@ remote_write:
         sent = self.metric("zenwatch_remote_storage_samples_total", "vm")
         self.assertEqual(sent, 40 * SERIES)
         self.assertEqual(self.metric("zenwatch_remote_storage_samples_pending", "prom"), 0)
+        # Shards: within the configured bounds, the computed need exposed.
+        self.assertEqual(self.metric("zenwatch_remote_storage_shards_min", "vm"), 2)
+        self.assertEqual(self.metric("zenwatch_remote_storage_shards_max", "vm"), 50)
+        self.assertGreaterEqual(self.metric("zenwatch_remote_storage_shards", "vm"), 2)
+        self.assertLessEqual(self.metric("zenwatch_remote_storage_shards", "prom"), 50)
+        self.assertIsNotNone(self.metric("zenwatch_remote_storage_shards_desired", "prom"))
+        self.assertEqual(self.metric("zenwatch_remote_storage_samples_lost_total", "prom"), 0)
         # 2. Both receivers down for a while, then back on the same port and data.
         self.vm.stop()
         self.prom.stop()

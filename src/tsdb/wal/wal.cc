@@ -73,7 +73,9 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& o,
   if (o.first_segment < 0) return Status::InvalidArgument("wal: negative first segment");
   ZW_RETURN_IF_ERROR(o.fs->CreateDirs(o.dir));
   std::unique_ptr<Wal> w(new Wal(o));
-  if (o.first_segment > 0) {
+  if (o.first_segment > 0 && o.keep_below_first_segment) {
+    w->segment_ = o.first_segment - 1;  // Replay skips the segments below
+  } else if (o.first_segment > 0) {
     // Left behind by a crash between writing a checkpoint and deleting what it covers.
     auto listed = ListSegments(o.fs, o.dir);
     if (!listed.ok()) return listed.status();
@@ -100,7 +102,9 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& o,
 Status Wal::Replay(const std::function<void(std::string_view)>& replay, ReplayReport* report) {
   auto listed = ListSegments(opts_.fs, opts_.dir);
   if (!listed.ok()) return listed.status();
-  const std::vector<int>& segments = *listed;
+  std::vector<int>& segments = *listed;
+  // Covered by the checkpoint, kept for a reader (Options::keep_below_first_segment).
+  std::erase_if(segments, [this](int index) { return index < opts_.first_segment; });
   for (size_t i = 0; i < segments.size(); ++i) {
     const int index = segments[i];
     if (i > 0 && index != segments[i - 1] + 1) {
@@ -376,14 +380,51 @@ Status Wal::TruncateBefore(int n) {
     return Status::InvalidArgument(fmt::format(
         "WAL {}: cannot delete segments before {}: {} is being written", opts_.dir, n, current));
   }
+  std::lock_guard retention(retention_mu_);
   auto segments = Segments();
   if (!segments.ok()) return segments.status();
+  // Segments a lagging reader still needs stay, newest first, up to max_bytes.
+  int keep_from = n;
+  if (retention_.lowest_needed) {
+    const int needed = std::max(0, retention_.lowest_needed());
+    uint64_t bytes = 0;
+    for (auto it =
+             std::make_reverse_iterator(std::lower_bound(segments->begin(), segments->end(), n));
+         it != segments->rend() && *it >= needed; ++it) {
+      auto size = opts_.fs->FileSize(SegmentPath(*it));
+      const uint64_t sz = size.ok() ? *size : 0;
+      if (bytes + sz > retention_.max_bytes) break;
+      bytes += sz;
+      keep_from = *it;
+    }
+    stats_.segments_retained_bytes.store(bytes, std::memory_order_relaxed);
+    if (needed < keep_from) {
+      const int first_present = segments->empty() ? keep_from : std::max(needed, segments->front());
+      if (first_present < keep_from) {
+        spdlog::warn(
+            "WAL {}: deleting segments {} to {} that a reader still needs: the segments kept "
+            "for readers would exceed {} bytes",
+            opts_.dir, first_present, keep_from - 1, retention_.max_bytes);
+        if (retention_.on_drop) retention_.on_drop(first_present, keep_from);
+        stats_.retained_segments_dropped.fetch_add(static_cast<uint64_t>(keep_from - first_present),
+                                                   std::memory_order_relaxed);
+      }
+    }
+  } else {
+    stats_.segments_retained_bytes.store(0, std::memory_order_relaxed);
+  }
+  stats_.segments_retained.store(static_cast<uint64_t>(n - keep_from), std::memory_order_relaxed);
   for (int index : *segments) {
-    if (index >= n) break;
+    if (index >= keep_from) break;
     Status s = opts_.fs->RemoveFile(SegmentPath(index));
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   }
   return opts_.fs->SyncDir(opts_.dir);
+}
+
+void Wal::SetRetention(Retention r) {
+  std::lock_guard lock(retention_mu_);
+  retention_ = std::move(r);
 }
 
 }  // namespace zw::wal

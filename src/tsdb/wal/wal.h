@@ -55,6 +55,25 @@ struct Options {
   // Segments with a lower index are covered by a checkpoint (tsdb/wal/checkpoint.h): Open
   // deletes them, oldest first, without replaying them, and never writes below this index.
   int first_segment = 0;
+  // Open leaves the segments below first_segment in place (still unread) instead of deleting
+  // them: a lagging reader (the remote_write sender) may need them after a restart. The next
+  // TruncateBefore deletes them, as its Retention allows.
+  bool keep_below_first_segment = false;
+};
+
+// Lets readers that may lag behind the head (the remote_write sender) keep the segments they
+// have not read yet when a checkpoint truncates the WAL. See Wal::SetRetention.
+struct Retention {
+  // The lowest segment index some reader still needs (INT_MAX: none). Called by
+  // TruncateBefore, from the truncating thread, with no WAL lock held but the retention's
+  // own (SetRetention waits for a call in progress): it must not call back into the WAL.
+  std::function<int()> lowest_needed;
+  // Segments kept for readers beyond the truncation point take at most this many bytes; the
+  // oldest ones beyond it are deleted anyway.
+  uint64_t max_bytes = 0;
+  // Called before segments [from, to) that a reader still needed are deleted anyway (over
+  // max_bytes), while they still exist: e.g. to count the samples lost. May be empty.
+  std::function<void(int from, int to)> on_drop;
 };
 
 // What Open() found while replaying.
@@ -79,6 +98,9 @@ struct Stats {
   std::atomic<uint64_t> segments_created{0};
   std::atomic<uint64_t> corruptions{0};  // found by replay
   std::atomic<uint64_t> records_replayed{0};
+  std::atomic<uint64_t> segments_retained{0};        // gauge: kept below the last truncation point
+  std::atomic<uint64_t> segments_retained_bytes{0};  // gauge: their bytes
+  std::atomic<uint64_t> retained_segments_dropped{0};  // needed by a reader, deleted over max_bytes
 };
 
 class Wal {
@@ -124,8 +146,12 @@ class Wal {
   // Finishes the current segment and starts the next; returns the new segment's index.
   Result<int> NextSegment();
   // Deletes every segment with an index below n, oldest first (so that a crash in between
-  // leaves no gap). REQUIRES: n <= CurrentSegment().
+  // leaves no gap), except those a Retention keeps. REQUIRES: n <= CurrentSegment().
   Status TruncateBefore(int n);
+  // Installs (or, with an empty lowest_needed, removes) the retention TruncateBefore
+  // consults. Segments it keeps are deleted by a later TruncateBefore once no longer needed.
+  // Open() deletes segments below Options::first_segment unless keep_below_first_segment.
+  void SetRetention(Retention r);
 
   static std::string SegmentName(int index);
 
@@ -178,6 +204,9 @@ class Wal {
 
   std::condition_variable cv_;
   std::thread syncer_;
+
+  std::mutex retention_mu_;  // held through TruncateBefore's use of retention_
+  Retention retention_;
 };
 
 }  // namespace zw::wal

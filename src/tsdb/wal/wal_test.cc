@@ -412,6 +412,60 @@ TEST_F(WalTest, NextSegmentAndTruncateBefore) {
   EXPECT_EQ(replayed_, std::vector<std::string>{"c"});
 }
 
+TEST_F(WalTest, RetentionKeepsWhatAReaderNeedsWithinItsByteLimit) {
+  auto w = Open();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(w->Log(std::string(100, 'a' + static_cast<char>(i))).ok());
+    ASSERT_EQ(*w->NextSegment(), i + 1);
+  }
+  int needed = 2;
+  std::vector<std::pair<int, int>> dropped;
+  Retention r;
+  r.lowest_needed = [&] { return needed; };
+  r.max_bytes = 1 << 20;
+  r.on_drop = [&](int from, int to) { dropped.emplace_back(from, to); };
+  w->SetRetention(r);
+  ASSERT_TRUE(w->TruncateBefore(5).ok());  // 2, 3, 4 are still needed
+  EXPECT_EQ(*w->Segments(), (std::vector<int>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(w->stats().segments_retained.load(), 3u);
+  EXPECT_TRUE(dropped.empty());
+  // Over the limit: the newest needed segments that fit stay, the rest go and are reported.
+  const uint64_t one = *mem_->FileSize(std::string(kDir) + "/" + Wal::SegmentName(3));
+  r.max_bytes = 2 * one;
+  w->SetRetention(r);
+  ASSERT_TRUE(w->TruncateBefore(6).ok());
+  EXPECT_EQ(*w->Segments(), (std::vector<int>{4, 5, 6}));
+  EXPECT_EQ(dropped, (std::vector<std::pair<int, int>>{{2, 4}}));
+  EXPECT_EQ(w->stats().retained_segments_dropped.load(), 2u);
+  // Not needed any more: the next truncation deletes them.
+  needed = 6;
+  ASSERT_TRUE(w->TruncateBefore(6).ok());
+  EXPECT_EQ(*w->Segments(), std::vector<int>{6});
+  EXPECT_EQ(w->stats().segments_retained.load(), 0u);
+  w->SetRetention({});
+}
+
+TEST_F(WalTest, KeepBelowFirstSegmentLeavesCoveredSegmentsUnread) {
+  {
+    auto w = Open();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(w->Log(std::string(1, 'a' + static_cast<char>(i))).ok());
+      ASSERT_EQ(*w->NextSegment(), i + 1);
+    }
+    ASSERT_TRUE(w->Log("d").ok());
+  }
+  opts_.first_segment = 2;  // a checkpoint covers 0 and 1
+  opts_.keep_below_first_segment = true;
+  auto w = Open();
+  EXPECT_EQ(replayed_, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(*w->Segments(), (std::vector<int>{0, 1, 2, 3, 4}));
+  w.reset();
+  opts_.keep_below_first_segment = false;
+  w = Open();
+  EXPECT_EQ(replayed_, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(*w->Segments(), (std::vector<int>{2, 3, 4, 5}));
+}
+
 TEST_F(WalTest, ConcurrentLoggersKeepEachOnesOrder) {
   constexpr int kThreads = 4, kPerThread = 500;
   {
