@@ -237,7 +237,7 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   struct SteppedGroup {
     Labels labels;
     std::vector<Accumulator> acc;
-    std::vector<bool> seen;
+    std::vector<uint8_t> seen;
   };
   std::unordered_map<uint64_t, size_t> index;
   std::vector<SteppedGroup> groups;
@@ -252,13 +252,16 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
       groups.back().seen.resize(n);
     }
     SteppedGroup& g = groups[it->second];
+    // The points are on the step grid in step order: find each one's step by walking
+    // forward rather than by a division per point.
+    size_t i = 0;
     for (const Point& p : s.points) {
-      const size_t i = static_cast<size_t>((p.t - start_) / step_);
+      while (i + 1 < n && StepTime(i) < p.t) ++i;
       if (g.seen[i]) {
         g.acc[i].Add(a.op, p.v);
       } else {
         g.acc[i].Init(a.op, p.v);
-        g.seen[i] = true;
+        g.seen[i] = 1;
       }
     }
   }

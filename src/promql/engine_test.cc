@@ -140,6 +140,20 @@ TEST_F(EngineTest, RateExtrapolation) {
   EXPECT_EQ(One("count_over_time(c[4m])", 4 * kMin), 5);
 }
 
+// Deliberately not 2.42's answer: its running mean loses the small values between large
+// ones that cancel (it gives 0.25 here); the compensated sum keeps them, as Prometheus does
+// since prometheus#14413.
+TEST_F(EngineTest, AvgOverTimeKeepsSmallValuesBetweenCancellingOnes) {
+  Add({{"__name__", "g"}}, {{0, 1e16},
+                            {kMin, 1},
+                            {2 * kMin, -1e16},
+                            {3 * kMin, 1},
+                            {4 * kMin, 1e16},
+                            {5 * kMin, -1e16}});
+  EXPECT_EQ(One("avg_over_time(g[10m])", 5 * kMin), 2.0 / 6);
+  EXPECT_EQ(One("sum_over_time(g[10m])", 5 * kMin), 2);
+}
+
 TEST_F(EngineTest, RangeQueryEvaluatesEachStep) {
   Add({{"__name__", "m"}}, {{0, 1}, {kMin, 2}});
   auto r = engine_.Range(*head_, "m * 2", 0, 2 * kMin, kMin);

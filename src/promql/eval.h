@@ -58,6 +58,16 @@ struct MatrixCall {
   // Set when the caller knows no point's value is below its predecessor's (no counter
   // reset), so rate and increase can skip looking for one.
   bool no_drops = false;
+  // rate/increase/delta's extrapolation for the last window shape seen (the sample times
+  // relative to the range and the sample count decide it): evenly spaced samples repeat
+  // the shape from step to step and series to series, so its divisions are done once.
+  struct Extrapolation {
+    int64_t start_gap_ms = -1, end_gap_ms = -1, sampled_ms = -1, range_ms = -1;
+    size_t n = 0;
+    bool is_rate = false;
+    double to_start = 0, to_end = 0, sampled = 0, avg_between = 0, factor = 0;
+  };
+  mutable Extrapolation extrapolation;
 };
 
 class Evaluator;
