@@ -68,16 +68,16 @@ std::optional<double> ExtrapolatedRate(const MatrixCall& c, bool is_counter, boo
     x.to_end = static_cast<double>(end_gap) / 1000;
     x.sampled = static_cast<double>(sampled_ms) / 1000;
     x.avg_between = x.sampled / static_cast<double>(p.size() - 1);
-    x.factor = ExtrapolationFactor(x.to_start, x.to_end, x.sampled, x.avg_between, is_rate,
-                                   c.range_ms);
+    x.factor =
+        ExtrapolationFactor(x.to_start, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
   }
   double factor = x.factor;
   // A counter is not extrapolated below zero: the start moves to where it would reach zero.
   if (is_counter && result > 0 && p.front().v >= 0) {
     double to_zero = x.sampled * (p.front().v / result);
     if (to_zero < x.to_start) {
-      factor = ExtrapolationFactor(to_zero, x.to_end, x.sampled, x.avg_between, is_rate,
-                                   c.range_ms);
+      factor =
+          ExtrapolationFactor(to_zero, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
     }
   }
   return result * factor;
