@@ -11,47 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "remote/fake_remote_testing.h"
+#include "remote/head_testing.h"
 #include "tsdb/head.h"
 
 namespace zw::remote {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/zw-remote-storage-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::unique_ptr<tsdb::Head> OpenHead(const std::string& dir) {
-  tsdb::HeadOptions o;
-  o.dir = dir;
-  o.wal_segment_size = 32 * 1024;  // a cut every few hundred samples
-  o.head_chunk_file_size = 0;
-  o.wal_keep_covered_segments = true;
-  auto h = tsdb::Head::Open(std::move(o));
-  EXPECT_TRUE(h.ok()) << h.status().ToString();
-  return std::move(h).value();
-}
-
-Labels Series(int i) { return Labels{{"__name__", "m"}, {"i", std::to_string(i)}}; }
-
-// Samples at t = from..to-1 for series 0..n-1, one commit per timestamp.
-void Write(tsdb::Head& head, int n, int64_t from, int64_t to) {
-  for (int64_t t = from; t < to; ++t) {
-    auto app = head.NewAppender();
-    for (int i = 0; i < n; ++i) ASSERT_TRUE(app->Append(0, Series(i), t, double(t * 10 + i)).ok());
-    ASSERT_TRUE(app->Commit().ok());
-  }
-}
 
 std::vector<RemoteWriteConfig> Configs(const std::string& url) {
   auto c = ParseRemoteWriteConfigs("remote_write:\n  - url: " + url +
@@ -111,7 +77,7 @@ int Segments(const std::string& wal_dir) {
 
 TEST(RemoteStorage, ARemoteDownWhileTheHeadTruncatesGetsEverythingAfterwards) {
   TempDir dir;
-  auto head = OpenHead(dir.path());
+  auto head = OpenHead(dir.path(), /*keep_covered_segments=*/true);
   FakeRemote remote([](int) { return 204; });
   auto rs = Start(dir.path(), *head, remote.url(), uint64_t{1} << 30);
   Write(*head, 10, 0, 50);
@@ -142,7 +108,7 @@ TEST(RemoteStorage, KeptSegmentsSurviveARestartAndAreSentAfterIt) {
   TempDir dir;
   FakeRemote remote([](int) { return 204; });
   {
-    auto head = OpenHead(dir.path());
+    auto head = OpenHead(dir.path(), /*keep_covered_segments=*/true);
     auto rs = Start(dir.path(), *head, remote.url(), uint64_t{1} << 30);
     Write(*head, 10, 0, 50);
     ASSERT_EQ(remote.WaitForSamples(500), 500u);
@@ -153,7 +119,9 @@ TEST(RemoteStorage, KeptSegmentsSurviveARestartAndAreSentAfterIt) {
     rs.reset();  // stops: the remote is down, progress stays where it was acknowledged
     ASSERT_TRUE(head->Close().ok());
   }
-  auto head = OpenHead(dir.path());  // keeps the covered segments, replays the checkpoint
+  auto head = OpenHead(
+      dir.path(),
+      /*keep_covered_segments=*/true);  // keeps the covered segments, replays the checkpoint
   remote.SetStatus([](int) { return 204; });
   auto rs = Start(dir.path(), *head, remote.url(), uint64_t{1} << 30);
   EXPECT_EQ(remote.WaitForSamples(20000), 20000u);
@@ -164,7 +132,7 @@ TEST(RemoteStorage, KeptSegmentsSurviveARestartAndAreSentAfterIt) {
 
 TEST(RemoteStorage, SegmentsOverTheLimitAreDeletedAndTheirSamplesCounted) {
   TempDir dir;
-  auto head = OpenHead(dir.path());
+  auto head = OpenHead(dir.path(), /*keep_covered_segments=*/true);
   FakeRemote remote([](int) { return 204; });
   auto rs = Start(dir.path(), *head, remote.url(), 64 * 1024);  // about two segments
   Write(*head, 10, 0, 50);

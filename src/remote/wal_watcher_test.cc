@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "remote/head_testing.h"
 #include "tsdb/head.h"
 #include "tsdb/wal/framing.h"
 #include "tsdb/wal/wal.h"
@@ -111,40 +112,6 @@ class Collector final : public WriteTo {
   WalPosition last_end_{-1, 0};
   size_t count_ = 0, unknown_ = 0;
 };
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/zw-watcher-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::unique_ptr<tsdb::Head> OpenHead(const std::string& dir) {
-  tsdb::HeadOptions o;
-  o.dir = dir;
-  o.wal_segment_size = 32 * 1024;  // a cut every few hundred samples
-  o.head_chunk_file_size = 0;
-  auto h = tsdb::Head::Open(std::move(o));
-  EXPECT_TRUE(h.ok()) << h.status().ToString();
-  return std::move(h).value();
-}
-
-Labels Series(int i) { return Labels{{"__name__", "m"}, {"i", std::to_string(i)}}; }
-
-// Appends samples at t = from..to-1 (step 1) for series 0..n-1, one commit per timestamp.
-void Write(tsdb::Head& head, int n, int64_t from, int64_t to) {
-  for (int64_t t = from; t < to; ++t) {
-    auto app = head.NewAppender();
-    for (int i = 0; i < n; ++i) ASSERT_TRUE(app->Append(0, Series(i), t, double(t * 10 + i)).ok());
-    ASSERT_TRUE(app->Commit().ok());
-  }
-}
 
 void ExpectExactly(Collector& c, int n, int64_t from, int64_t to) {
   auto got = c.got();

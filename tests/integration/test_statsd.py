@@ -26,20 +26,8 @@ def start_server(extra=(), data_dir=None):
     raise RuntimeError("no statsd listening line in the log:\n" + server.output())
 
 
-class StatsdTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = start_server(["--statsd.flush-interval", FLUSH])
-        cls.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sock.close()
-        cls.server.stop()
-        cls.server.cleanup()
-
-    def send(self, *lines):
-        self.sock.sendto("\n".join(lines).encode(), ("127.0.0.1", self.server.statsd_port))
+class ReadBack:
+    """Reads what a flush wrote, through PromQL and /metrics (needs self.server)."""
 
     def query(self, q):
         status, body = self.server.get_json("/api/v1/query", {"query": q})
@@ -65,6 +53,22 @@ class StatsdTest(unittest.TestCase):
         m = re.search(r"^" + name + r" (\S+)$", body.decode(), re.M)
         self.assertIsNotNone(m, name)
         return float(m.group(1))
+
+
+class StatsdTest(ReadBack, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start_server(["--statsd.flush-interval", FLUSH])
+        cls.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sock.close()
+        cls.server.stop()
+        cls.server.cleanup()
+
+    def send(self, *lines):
+        self.sock.sendto("\n".join(lines).encode(), ("127.0.0.1", self.server.statsd_port))
 
     def test_counter_with_sample_rates(self):
         self.send("it.requests:1|c|@0.5", "it.requests:1|c|@0.5", "it.requests:4|c")

@@ -7,7 +7,6 @@ the interpreter running the tests is another one (pyenv), the system's dist-pack
 directory is appended to its path; the libraries are pure Python.
 """
 import asyncio
-import re
 import sys
 import time
 import unittest
@@ -20,12 +19,12 @@ except ImportError:
     import statsd  # python3-statsd: scripts/setup installs it
     import aiodogstatsd  # python3-aiodogstatsd
 
-from test_statsd import start_server
+from test_statsd import ReadBack, start_server
 
 FLUSH = "200ms"
 
 
-class StatsdClientTest(unittest.TestCase):
+class StatsdClientTest(ReadBack, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = start_server(["--statsd.flush-interval", FLUSH])
@@ -36,31 +35,6 @@ class StatsdClientTest(unittest.TestCase):
         cls.client.close()
         cls.server.stop()
         cls.server.cleanup()
-
-    def query(self, q):
-        status, body = self.server.get_json("/api/v1/query", {"query": q})
-        self.assertEqual(status, 200, body)
-        self.assertEqual(body["status"], "success", body)
-        return body["data"]["result"]
-
-    def wait_value(self, q, want, timeout=10, rel=0.0):
-        """Polls the instant query `q` until its one result equals `want` (within rel)."""
-        deadline = time.time() + timeout
-        got = None
-        while time.time() < deadline:
-            result = self.query(q)
-            if len(result) == 1:
-                got = float(result[0]["value"][1])
-                if abs(got - want) <= rel * abs(want):
-                    return result[0]
-            time.sleep(0.05)
-        self.fail(f"{q}: want {want}, last got {got} ({self.query(q)})")
-
-    def self_metric(self, name):
-        _, _, body = self.server.request("GET", "/metrics")
-        m = re.search(r"^" + name + r" (\S+)$", body.decode(), re.M)
-        self.assertIsNotNone(m, name)
-        return float(m.group(1))
 
     def test_counters(self):
         self.client.incr("orders")
