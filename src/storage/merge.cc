@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <utility>
 
 namespace zw::storage {
@@ -151,26 +152,53 @@ MergeIterator::MergeIterator(std::vector<std::unique_ptr<SampleIterator>> its) {
   for (auto& it : its) in_.push_back(Input{std::move(it), false});
 }
 
+void MergeIterator::Advance(Input& in) {
+  in.live = in.it->Next();
+  if (in.live) in.t = in.it->At().t;
+}
+
 bool MergeIterator::Pick() {
-  const Input* best = nullptr;
-  for (const Input& in : in_) {
-    if (in.live && (best == nullptr || in.it->At().t < best->it->At().t)) best = &in;
+  size_t best = in_.size();
+  int64_t bound = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < in_.size(); ++i) {
+    const Input& in = in_[i];
+    if (!in.live) continue;
+    if (best == in_.size() || in.t < in_[best].t) {
+      if (best != in_.size()) bound = std::min(bound, in_[best].t);
+      best = i;
+    } else {
+      bound = std::min(bound, in.t);
+    }
   }
-  if (best == nullptr) return false;
-  cur_ = best->it->At();
+  if (best == in_.size()) return false;
+  cur_ = in_[best].it->At();
   last_t_ = cur_.t;
+  cur_in_ = best;
+  bound_ = bound;
   return true;
 }
 
 bool MergeIterator::Next() {
   if (!started_) {
     started_ = true;
-    for (Input& in : in_) in.live = in.it->Next();
-  } else {
-    // Every input on the current timestamp moves past it, so ties yield one sample.
-    for (Input& in : in_) {
-      if (in.live && in.it->At().t == last_t_) in.live = in.it->Next();
+    for (Input& in : in_) Advance(in);
+    return Pick();
+  }
+  if (bound_ > last_t_) {
+    // No other input sits on the current timestamp: only the current input moves, and while
+    // it stays below every other input's next sample it is the merge's next sample.
+    Input& in = in_[cur_in_];
+    Advance(in);
+    if (in.live && in.t < bound_) {
+      cur_ = in.it->At();
+      last_t_ = in.t;
+      return true;
     }
+    return Pick();
+  }
+  // Every input on the current timestamp moves past it, so ties yield one sample.
+  for (Input& in : in_) {
+    if (in.live && in.t == last_t_) Advance(in);
   }
   return Pick();
 }
@@ -181,10 +209,9 @@ bool MergeIterator::Seek(int64_t t) {
     return true;
   }
   for (Input& in : in_) {
-    if (!started_) {
+    if (!started_ || (in.live && in.t < t)) {
       in.live = in.it->Seek(t);
-    } else if (in.live && in.it->At().t < t) {
-      in.live = in.it->Seek(t);
+      if (in.live) in.t = in.it->At().t;
     }
   }
   started_ = true;

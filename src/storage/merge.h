@@ -32,18 +32,26 @@ class MergeIterator final : public SampleIterator {
   Status Err() const override;
 
  private:
-  // Picks the smallest head among live iterators into cur_ and advances every other
-  // iterator that sits on the same timestamp.
-  bool Pick();
-
   struct Input {
     std::unique_ptr<SampleIterator> it;
     bool live = false;  // `it` sits on a sample
+    int64_t t = 0;      // that sample's timestamp, when live
   };
+  // Moves `in` to its next sample.
+  static void Advance(Input& in);
+  // Makes the live input with the smallest timestamp (the earliest listed on ties) current,
+  // and notes the smallest timestamp of the others (bound_).
+  bool Pick();
+
   std::vector<Input> in_;
   Sample cur_;
   bool started_ = false;
   int64_t last_t_ = 0;  // timestamp of cur_, once started_
+  // The input cur_ came from, and the smallest timestamp any other live input sits on. Inputs
+  // rarely overlap (blocks cover disjoint ranges): while the current input's next sample stays
+  // below bound_, Next() moves that input alone, without looking at the others.
+  size_t cur_in_ = 0;
+  int64_t bound_ = 0;
 };
 
 }  // namespace zw::storage

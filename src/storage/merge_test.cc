@@ -1,5 +1,6 @@
 #include "storage/merge.h"
 
+#include <limits>
 #include <map>
 #include <random>
 
@@ -52,6 +53,56 @@ TEST(MergeIterator, SeekNeverMovesBackwards) {
   EXPECT_EQ(m.At().t, 30);
   EXPECT_FALSE(m.Seek(31));
   EXPECT_FALSE(m.Next());
+}
+
+// Inputs that are mostly disjoint runs (blocks) with some overlap and ties, walked by a random
+// mix of Next and Seek, against a model: the union of timestamps, the first input's value on
+// ties. Covers the path where only the current input moves.
+TEST(MergeIterator, RandomRunsWithNextAndSeekMatchModel) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 300; ++round) {
+    const int n = 1 + static_cast<int>(rng() % 5);
+    std::vector<std::vector<Sample>> data(n);
+    std::map<int64_t, double> model;
+    for (int i = 0; i < n; ++i) {
+      // Input i covers a run starting near i*100; runs overlap when the jitter says so.
+      int64_t t = i * 100 + static_cast<int64_t>(rng() % 150);
+      const int len = static_cast<int>(rng() % 40);
+      for (int k = 0; k < len; ++k) {
+        t += 1 + static_cast<int64_t>(rng() % 6);
+        double v = i * 1000 + k;
+        data[i].push_back({t, v});
+        model.emplace(t, v);  // keeps the first (lowest i) value
+      }
+    }
+    std::vector<std::unique_ptr<SampleIterator>> its;
+    for (auto& d : data) its.push_back(std::make_unique<VectorIterator>(&d));
+    MergeIterator m(std::move(its));
+    auto want = model.begin();
+    bool live = true;
+    int64_t pos = std::numeric_limits<int64_t>::min();
+    while (live) {
+      if (rng() % 4 == 0) {
+        const bool started = pos != std::numeric_limits<int64_t>::min();
+        int64_t target = (started ? pos : 0) + static_cast<int64_t>(rng() % 30) - 5;
+        live = m.Seek(target);
+        // Seek never moves backwards: from the current sample or the first at/after target.
+        auto from = model.lower_bound(target);
+        if (started && want != model.end() && want->first >= target) {
+          from = want;
+        }
+        want = from;
+      } else {
+        live = m.Next();
+        if (pos != std::numeric_limits<int64_t>::min()) ++want;
+      }
+      ASSERT_EQ(live, want != model.end()) << "round " << round;
+      if (!live) break;
+      ASSERT_EQ(m.At().t, want->first) << "round " << round;
+      ASSERT_EQ(m.At().v, want->second) << "round " << round;
+      pos = m.At().t;
+    }
+  }
 }
 
 // Random inputs against a map-based model: union of series, per series union of
