@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rwproto  # noqa: E402
 import servers  # noqa: E402
-from workload import Workload  # noqa: E402
+from workload import Workload, make_series  # noqa: E402
 
 SIZES = {"10k": (10000, 3.0), "100k": (100000, 1.0)}
 
@@ -154,13 +155,100 @@ def measure_queries(srv, workload, log=print):
     return out
 
 
+def write_backfill(srv, workload, days, tool, log=print):
+    """Writes `days` of history before the workload's first sample for the workload's
+    series straight into zenwatch's data dir as blocks (bench/backfill_bench.cc: the
+    project's block writer, 24 h blocks cut at UTC midnight) and turns downsampling off, so
+    that queries over the history read the raw samples. Call before srv.start()."""
+    if not tool or not os.path.exists(tool):
+        raise RuntimeError(f"backfill tool not found: {tool!r} (build the backfill_bench target "
+                           "or pass --backfill-tool)")
+    series_file = os.path.join(srv.tmp, "backfill-series.tsv")
+    with open(series_file, "w") as f:
+        for s in make_series(workload.n_series):
+            f.write("\t".join([s.kind, repr(s.rate), repr(s.value)]
+                              + [f"{n}={v}" for n, v in s.labels]) + "\n")
+    start_ms = workload.start_ms - int(days * 86400 * 1000)
+    t0 = time.time()
+    out = subprocess.run([tool, "--series", series_file, "--blocks-dir",
+                          os.path.join(srv.data_dir, "blocks"), "--start-ms", str(start_ms),
+                          "--end-ms", str(workload.start_ms)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"backfill failed: {out.stderr[-2000:]}")
+    log(f"  backfill: {out.stdout.strip().splitlines()[-1]} ({time.time() - t0:.0f} s wall)")
+    srv.extra_args += ["--downsample.after", "0"]
+
+
+def selection_queries(workload, days):
+    """(name, promql, range seconds, step seconds) of the selection benchmark: a plain
+    selector over every series and sum(rate) over nine in ten of them (rate drops the metric
+    name, and the two histogram families' buckets would then collide), over the last 2 h
+    and the last `days` days. The 2 h queries run at a 60 s step. At 60 s a 7 d query would
+    hold 10k x 10,081 points, over the engine's 50 M sample limit, so the 7 d selector runs
+    at a 1 h step (169 points per series, about the 2 h query's 121: both return about as
+    much, and the difference is the reading) and the 7 d sum(rate) at 10 min (1,009 steps)."""
+    sel = '{__name__=~"bench_.+"}'
+    rate_sel = '{__name__=~"bench_.+",__name__!="bench_response_size_bytes_bucket"}'
+    long_s = int(days * 86400)
+    return [("selector_2h", sel, 7200, 60),
+            (f"selector_{days:g}d", sel, long_s, 3600),
+            ("sum_rate_2h", f"sum(rate({rate_sel}[5m]))", 7200, 60),
+            (f"sum_rate_{days:g}d", f"sum(rate({rate_sel}[5m]))", long_s, 600)]
+
+
+def measure_selection(srv, workload, days, repeats=3, log=print):
+    """Runs each selection query `repeats` times (ending at the workload's end): median
+    wall time, points returned and the highest peak over resident memory before it."""
+    out = {}
+    end_s = workload.end_ms / 1000
+    for name, promql, range_s, step_s in selection_queries(workload, days):
+        times, peaks, points, err = [], [], 0, None
+        for _ in range(repeats):
+            rss0 = srv.rss_bytes()
+            exact = srv.reset_peak_rss()
+            t0 = time.time()
+            try:
+                res = srv.query_range(promql, end_s - range_s, end_s, step_s)
+                points = sum(len(r.get("values", [])) for r in res)
+            except RuntimeError as e:
+                err = str(e)[:300]
+                break
+            times.append(time.time() - t0)
+            if exact:
+                peaks.append(srv.peak_rss_bytes() - rss0)
+        split = srv.rss_split()
+        out[name] = {"query": promql, "range_s": range_s, "step_s": step_s, "points": points,
+                     "seconds": round(statistics.median(times), 3) if times else None,
+                     "all_seconds": [round(t, 3) for t in times],
+                     "peak_over_before": max(peaks) if peaks else None, "error": err,
+                     "rss_anon_after": split.get("anon"), "rss_file_after": split.get("file")}
+        log(f"    {name}: {out[name]['seconds']} s (median of {len(times)}: "
+            + ", ".join(f"{t:.2f}" for t in times) + f"), {points:,} points"
+            + (f", peak +{max(peaks) / 1e6:.0f} MB" if peaks else "")
+            + (f", after: anon {split['anon'] / 1e6:.0f} MB, file {split['file'] / 1e6:.0f} MB"
+               if split else "")
+            + (f", error {err}" if err else ""))
+    for short, long in (("selector_2h", f"selector_{days:g}d"),
+                        ("sum_rate_2h", f"sum_rate_{days:g}d")):
+        a, b = out[short]["seconds"], out[long]["seconds"]
+        if a and b:
+            out[f"{long}_over_2h"] = round(b / a, 1)
+            log(f"    {long} / 2h: {b / a:.1f}x")
+    return out
+
+
 def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_requests=None,
-               keep_running=False, log=print, queries=False):
+               keep_running=False, log=print, queries=False, backfill_days=0,
+               backfill_tool=None):
     """Starts one server, loads the workload, measures it. Returns (result, server); the
-    server is stopped unless keep_running."""
+    server is stopped unless keep_running. With backfill_days (zenwatch only), history is
+    written as blocks first and the selection queries are measured (measure_selection)."""
     deadline = deadline or time.time() + 3600
     srv = servers.SERVERS[kind](core=core, binary=binary)
     try:
+        if backfill_days:
+            write_backfill(srv, workload, backfill_days, backfill_tool, log)
         srv.start()
         time.sleep(1.0)
         rss0, cpu0 = srv.rss_bytes(), srv.cpu_seconds()
@@ -176,9 +264,12 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
         except (RuntimeError, IndexError, KeyError, ValueError) as e:
             got_series = f"query failed: {e}"
         query_mem = measure_queries(srv, workload, log) if queries else None
+        selection = measure_selection(srv, workload, backfill_days, log=log) \
+            if backfill_days else None
         srv.flush()
         try:
-            compacted = srv.compacted_bytes(workload)
+            # With backfilled history the snapshot would hold far more than was sent.
+            compacted = None if backfill_days else srv.compacted_bytes(workload)
         except RuntimeError as e:
             compacted = None
             log(f"  {kind}: compacted size not measured: {e}")
@@ -219,6 +310,8 @@ def ingest_one(kind, workload, binary=None, core=0, deadline=None, shard_request
                 result[f"query_{name}_peak_over_rss"] = q["peak_over_before"]
                 result[f"query_{name}_peak_rss"] = q["peak_rss"]
                 result[f"query_{name}_s"] = q["seconds"]
+        if selection:
+            result["selection"] = selection
         if keep_running:
             return result, srv
         srv.stop()  # graceful: each flushes what it holds (WAL, parts, head)
@@ -289,7 +382,18 @@ def main():
     ap.add_argument("--queries", action="store_true",
                     help="after ingest, measure peak memory and time of range queries over "
                          "the whole workload (see query_set)")
+    ap.add_argument("--backfill-days", type=float, default=0,
+                    help="zenwatch only: write this many days of history before the workload "
+                         "as blocks, then time selections over 2 h and over the whole "
+                         "history (see selection_queries)")
+    ap.add_argument("--backfill-tool", default="",
+                    help="the backfill_bench binary (default: bench/backfill_bench in the "
+                         "build dir of --zenwatch)")
     args = ap.parse_args()
+    if args.backfill_days and not args.backfill_tool and args.zenwatch:
+        # <build>/src/cli/zenwatch -> <build>/bench/backfill_bench
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.zenwatch))))
+        args.backfill_tool = os.path.join(build, "bench", "backfill_bench")
 
     pin_self(args.sender_core)
     hard_deadline = time.time() + args.timeout
@@ -320,8 +424,11 @@ def main():
                         print("  time limit reached; stopping")
                         break
                     print(f"  run {run + 1}/{args.runs}: {kind}")
+                    backfill = args.backfill_days if kind.startswith("zenwatch") else 0
                     result, _ = ingest_one(kind, w, binaries.get(kind), args.server_core,
-                                           hard_deadline, reqs, queries=args.queries)
+                                           hard_deadline, reqs, queries=args.queries,
+                                           backfill_days=backfill,
+                                           backfill_tool=args.backfill_tool)
                     runs[kind].append(result)
             summary = {}
             for kind, rs in runs.items():
@@ -335,6 +442,13 @@ def main():
                     for key in (f"query_{name}_peak_over_rss", f"query_{name}_peak_rss",
                                 f"query_{name}_s"):
                         summary[kind][key] = median_of(rs, key)
+                sel = [r["selection"] for r in rs if r.get("selection")]
+                for name in sel[0] if sel else []:
+                    vals = [x[name]["seconds"] if isinstance(x[name], dict) else x[name]
+                            for x in sel]
+                    vals = [v for v in vals if isinstance(v, (int, float))]
+                    if vals:
+                        summary[kind][f"selection_{name}"] = statistics.median(vals)
                 summary[kind]["runs"] = len(rs)
                 summary[kind]["errors"] = sum(r["errors"] for r in rs)
             zw, vm = summary.get("zenwatch"), summary.get("victoriametrics")

@@ -62,6 +62,7 @@ class Server:
         self.port = None
         self.proc = None
         self.log_path = os.path.join(self.tmp, "log.txt")
+        self.extra_args = []  # flags added after ZW_BENCH_ARGS' (zenwatch only)
 
     def command(self):
         raise NotImplementedError
@@ -227,7 +228,7 @@ class Zenwatch(Server):
         # The admin API is on for compacted_bytes' snapshot.
         return [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
                 self.data_dir, "--config", cfg, "--web.enable-admin-api"] + shlex.split(
-                    os.environ.get(self.args_env, ""))
+                    os.environ.get(self.args_env, "")) + self.extra_args
 
     def compacted_bytes(self, workload):
         # The compacted blocks plus the head written as one more block.

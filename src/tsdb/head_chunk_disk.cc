@@ -75,7 +75,9 @@ Status HeadChunkDisk::SealLocked() {
   ZW_RETURN_IF_ERROR(file_->Close());
   file_.reset();
   // No fsync: the files are a cache, rebuilt from the WAL after a restart.
-  auto map = fs_->Map(Path(current_));
+  // Kept open so that queries read chunks with pread (ClosedChunk::Load) rather than
+  // through the mapping, whose touched pages would count as resident memory.
+  auto map = fs_->Map(Path(current_), fs::MapOptions{.keep_open = true});
   if (!map.ok()) return map.status();
   files_[current_] = Sealed{std::move(map).value(), current_max_t_};
   flushed_ = 0;

@@ -66,7 +66,20 @@ class HeadChunkSeriesSet final : public ChunkSeriesSet {
       for (size_t i = 0; i < held_.size(); ++i) {
         const ClosedChunk& c = held_[i];
         if (i != open_index_ && c.min_t >= mint_ && c.max_t <= last) {
-          metas_.push_back({c.min_t, c.max_t, c.bytes()});
+          if (!c.mapped) {
+            metas_.push_back({c.min_t, c.max_t, c.bytes()});
+            continue;
+          }
+          // Read through the file rather than the mapping (ClosedChunk::Load), so that
+          // writing a block does not make the chunk files' pages resident.
+          auto b = c.Load(&scratch_);
+          if (!b.ok()) {
+            err_ = Status::Error(b.status().code(), "head chunks of {}: {}",
+                                 series_[pos_]->labels().ToString(), b.status().ToString());
+            return false;
+          }
+          encoded_.emplace_back(reinterpret_cast<const char*>(b->data()), b->size());
+          metas_.push_back({c.min_t, c.max_t, encoded_.back()});
           continue;
         }
         ChunksIterator it({c}, mint_, last);
@@ -116,8 +129,11 @@ class HeadChunkSeriesSet final : public ChunkSeriesSet {
   size_t pos_ = static_cast<size_t>(-1);
   size_t open_index_ = SIZE_MAX;
   const Labels* labels_ = nullptr;
-  std::vector<ClosedChunk> held_;    // keeps shared chunk bytes alive for metas_
-  std::deque<std::string> encoded_;  // re-encoded chunk bytes; a deque keeps their addresses
+  std::vector<ClosedChunk> held_;  // keeps shared chunk bytes alive for metas_
+  // Re-encoded chunk bytes, and mapped chunks' bytes read from their files; a deque keeps
+  // their addresses.
+  std::deque<std::string> encoded_;
+  std::vector<uint8_t> scratch_;  // a mapped chunk's bytes on their way to encoded_
   std::vector<ChunkMeta> metas_;
   Status err_;
 };

@@ -719,6 +719,51 @@ TEST(HeadChunkDisk, MappedChunksOnPosix) {
   ASSERT_TRUE(fs::PosixFileSystem()->RemoveAll(dir).ok());
 }
 
+// Queries read mapped chunks through the file, not the mapping: a chunk file cut short
+// underneath (which would make reading the mapping fault with SIGBUS) gives the iterator an
+// error naming the chunk file.
+TEST(HeadChunkDisk, QueriesReadMappedChunksThroughTheFile) {
+  std::string dir = ::testing::TempDir() + "zw-head-pread-" + std::to_string(::getpid());
+  fs::FileSystem* fs = fs::PosixFileSystem();
+  ASSERT_TRUE(fs->RemoveAll(dir).ok());
+  HeadOptions o;
+  o.fs = fs;
+  o.dir = dir;
+  o.head_chunk_file_size = 512;  // a file per chunk or two
+  auto head = MustOpen(o);
+  const Labels ls{{"__name__", "m"}};
+  for (int s = 0; s < 2000; ++s) {
+    auto app = head->NewAppender();
+    ASSERT_TRUE(app->Append(0, ls, int64_t{s} * 15000, s % 17).ok());
+    ASSERT_TRUE(app->Commit().ok());
+  }
+  std::vector<ClosedChunk> chunks;
+  {
+    MemSeries* m = head->GetByLabels(ls);
+    std::lock_guard lock(m->mu);
+    chunks = m->Snapshot(kMinTime, kMaxTime);
+  }
+  ASSERT_FALSE(chunks.empty());
+  ASSERT_TRUE(chunks.front().mapped);
+  std::vector<uint8_t> scratch;
+  auto loaded = chunks.front().Load(&scratch);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(std::equal(loaded->begin(), loaded->end(), chunks.front().data().begin(),
+                         chunks.front().data().end()));
+  EXPECT_EQ(loaded->data(), scratch.data()) << "a mapped chunk was not read into the buffer";
+
+  const std::string first_file = dir + "/chunks_head/00000001";
+  ASSERT_EQ(chunks.front().disk.file, 1u);
+  ASSERT_TRUE(fs->Truncate(first_file, 0).ok());
+  ChunksIterator it(chunks, kMinTime, kMaxTime);
+  while (it.Next()) {
+  }
+  EXPECT_FALSE(it.Err().ok());
+  EXPECT_NE(it.Err().message().find("head chunk file 1"), std::string::npos) << it.Err().ToString();
+  head.reset();
+  ASSERT_TRUE(fs->RemoveAll(dir).ok());
+}
+
 // A chunk cut before its file was finished moves to the mapping at its series' next append,
 // not only at its next cut: the heap holds about one file's worth of closed chunks.
 TEST(HeadChunkDisk, ChunksMoveToTheMappingAtTheNextAppend) {

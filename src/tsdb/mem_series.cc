@@ -65,6 +65,18 @@ ClosedChunk ClosedChunk::Copy(std::span<const uint8_t> data, int64_t min_t, int6
   return c;
 }
 
+Result<std::span<const uint8_t>> ClosedChunk::Load(std::vector<uint8_t>* scratch) const {
+  if (!mapped) return data();
+  scratch->resize(size);
+  auto* file = static_cast<const fs::MappedFile*>(owner.get());
+  Status s = file->ReadAt(disk.offset, {reinterpret_cast<char*>(scratch->data()), size});
+  if (!s.ok()) {
+    return Status::Error(s.code(), "head chunk file {} offset {}: {}", disk.file, disk.offset,
+                         s.ToString());
+  }
+  return std::span<const uint8_t>(*scratch);
+}
+
 void MemSeries::Append(int64_t t, double v, int64_t chunk_range, int max_samples,
                        HeadChunkDisk* disk) {
   if (open_.NumSamples() > 0) {
@@ -115,7 +127,8 @@ void MemSeries::MigrateChunks(const HeadChunkDisk& disk) {
     if (c.disk.offset > data.size() || data.size() - c.disk.offset < c.size) continue;
     // Not compared with the heap copy: that would fault the page in, which is what
     // mapping avoids. The file was written from these very bytes.
-    c.owner = std::shared_ptr<const void>(std::move(map), data.data() + c.disk.offset);
+    const fs::MappedFile* file = map.get();
+    c.owner = std::shared_ptr<const void>(std::move(map), file);
     c.mapped = true;
   }
 }
@@ -231,7 +244,15 @@ bool ChunksIterator::OpenChunk(size_t i) {
     done_ = true;
     return false;
   }
-  it_.emplace(chunks_[i].data());
+  // The XorIterator of the previous chunk may view scratch_: drop it before refilling.
+  it_.reset();
+  auto bytes = chunks_[i].Load(&scratch_);
+  if (!bytes.ok()) {
+    err_ = bytes.status();
+    done_ = true;
+    return false;
+  }
+  it_.emplace(*bytes);
   return true;
 }
 

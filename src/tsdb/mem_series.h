@@ -31,18 +31,31 @@
 namespace zw::tsdb {
 
 // A closed chunk (or a copy of the open one): its bytes live on the heap or in a mapped
-// head chunk file; `owner` points at the first byte and keeps them alive for whoever holds
-// the struct (for a mapping it shares the mapping's ownership).
+// head chunk file, and `owner` keeps them alive for whoever holds the struct. On the heap it
+// points at the first byte; for a mapped chunk it points at the fs::MappedFile (sharing its
+// ownership) and the bytes are at disk.offset in it.
 struct ClosedChunk {
   std::shared_ptr<const void> owner;
   int64_t min_t = 0;
   int64_t max_t = 0;
   uint32_t size = 0;
-  bool mapped = false;      // bytes view the mapping rather than the heap
+  bool mapped = false;      // bytes are in the mapping rather than the heap
   HeadChunkDisk::Ref disk;  // where it was queued on disk (file 0: nowhere)
 
-  std::string_view bytes() const { return {static_cast<const char*>(owner.get()), size}; }
-  std::span<const uint8_t> data() const { return {static_cast<const uint8_t*>(owner.get()), size}; }
+  // The bytes in place: for a mapped chunk this touches the mapping, whose pages then count
+  // as the process's resident memory (with their neighbours: the kernel maps pages around a
+  // fault). Queries use Load instead.
+  std::string_view bytes() const {
+    if (!mapped) return {static_cast<const char*>(owner.get()), size};
+    return static_cast<const fs::MappedFile*>(owner.get())->data().substr(disk.offset, size);
+  }
+  std::span<const uint8_t> data() const {
+    std::string_view b = bytes();
+    return {reinterpret_cast<const uint8_t*>(b.data()), b.size()};
+  }
+  // The bytes for a reader: a heap chunk's in place, a mapped chunk's read into *scratch
+  // through the file (fs::MappedFile::ReadAt) without touching the mapping.
+  Result<std::span<const uint8_t>> Load(std::vector<uint8_t>* scratch) const;
 
   // A heap copy of `data`, in one allocation with its reference count.
   static ClosedChunk Copy(std::span<const uint8_t> data, int64_t min_t, int64_t max_t);
@@ -162,6 +175,7 @@ class ChunksIterator final : public storage::SampleIterator {
   std::vector<ClosedChunk> chunks_;
   int64_t mint_, maxt_;
   size_t idx_ = 0;
+  std::vector<uint8_t> scratch_;  // the current chunk's bytes when it is mapped
   std::optional<chunkenc::XorIterator> it_;
   Sample cur_;
   Status err_;

@@ -196,8 +196,9 @@ bool FaultInjectionFileSystem::Exists(const std::string& path) { return base_->E
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) { return base_->SyncDir(dir); }
 
-Result<std::shared_ptr<const MappedFile>> FaultInjectionFileSystem::Map(const std::string& path) {
-  return base_->Map(path);
+Result<std::shared_ptr<const MappedFile>> FaultInjectionFileSystem::Map(const std::string& path,
+                                                                        MapOptions options) {
+  return base_->Map(path, options);
 }
 
 // The new name is not tracked: its bytes count as durable, like those of other files this

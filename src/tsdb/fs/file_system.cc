@@ -1,5 +1,9 @@
 #include "tsdb/fs/file_system.h"
 
+#include <cstring>
+
+#include <fmt/format.h>
+
 namespace zw::fs {
 
 WritableFile::~WritableFile() = default;
@@ -19,7 +23,17 @@ class CopiedFile final : public MappedFile {
 
 }  // namespace
 
-Result<std::shared_ptr<const MappedFile>> FileSystem::Map(const std::string& path) {
+Status MappedFile::ReadAt(uint64_t offset, std::span<char> dst) const {
+  std::string_view bytes = data();
+  if (offset > bytes.size() || bytes.size() - offset < dst.size()) {
+    return Status::IOError(fmt::format("read {} bytes at offset {} of a {}-byte mapped file",
+                                       dst.size(), offset, bytes.size()));
+  }
+  if (!dst.empty()) std::memcpy(dst.data(), bytes.data() + offset, dst.size());
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const MappedFile>> FileSystem::Map(const std::string& path, MapOptions) {
   auto bytes = ReadFile(path);
   if (!bytes.ok()) return bytes.status();
   return std::shared_ptr<const MappedFile>(std::make_shared<CopiedFile>(std::move(bytes).value()));

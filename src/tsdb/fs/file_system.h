@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,18 @@ class MappedFile {
  public:
   virtual ~MappedFile();
   virtual std::string_view data() const = 0;
+  // Copies dst.size() bytes at `offset` into dst; an error when the range is not within the
+  // file (or the read fails). A file mapped with MapOptions::keep_open reads them through the
+  // OS (pread on POSIX): they pass through the page cache, which the process's resident
+  // memory does not count, and the mapping's pages are not touched (a touched page is
+  // mapped together with up to 15 cached neighbours, all counted as resident). Otherwise,
+  // and on other file systems, the bytes are copied from data().
+  virtual Status ReadAt(uint64_t offset, std::span<char> dst) const;
+};
+
+struct MapOptions {
+  // Keep a descriptor open for ReadAt (one per mapped file, until the object is destroyed).
+  bool keep_open = false;
 };
 
 // Thread safe: all methods may be called concurrently.
@@ -83,7 +96,11 @@ class FileSystem {
   // Maps the whole file for reading. The file must not be written to while mapped (block
   // files never are): on POSIX, later writes would show through the mapping. The default
   // reads the file into memory, so the result is an immutable copy (in-memory file systems).
-  virtual Result<std::shared_ptr<const MappedFile>> Map(const std::string& path);
+  virtual Result<std::shared_ptr<const MappedFile>> Map(const std::string& path,
+                                                        MapOptions options);
+  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path) {
+    return Map(path, MapOptions{});
+  }
   // Makes `to` a second name of the file `from` (a hard link), for snapshots. `to` must not
   // exist. The default copies the bytes and syncs the copy, which is what a file system
   // without links can offer; the directory of `to` still needs SyncDir to be durable.
@@ -139,7 +156,9 @@ class FaultInjectionFileSystem : public FileSystem {
   Result<uint64_t> FileSize(const std::string& path) override;
   bool Exists(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
-  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path) override;
+  using FileSystem::Map;
+  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path,
+                                                MapOptions options) override;
   Status Link(const std::string& from, const std::string& to) override;
 
  private:

@@ -332,6 +332,46 @@ TEST_P(FileSystemTest, MappingOutlivesRemovalOfTheFile) {
   EXPECT_EQ((*m)->data(), "immutable bytes");
 }
 
+TEST_P(FileSystemTest, ReadAtCopiesARange) {
+  std::string big(100000, 'x');
+  big.replace(70000, 5, "abcde");
+  Write(P("f"), big);
+  for (bool keep_open : {false, true}) {
+    auto m = fs_->Map(P("f"), MapOptions{.keep_open = keep_open});
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    std::string got(7, '?');
+    ASSERT_TRUE((*m)->ReadAt(69999, got).ok());
+    EXPECT_EQ(got, "xabcdex") << "keep_open " << keep_open;
+    std::string tail(1, '?');
+    ASSERT_TRUE((*m)->ReadAt(big.size() - 1, tail).ok());
+    EXPECT_EQ(tail, "x");
+    EXPECT_TRUE((*m)->ReadAt(big.size(), std::span<char>()).ok());
+  }
+}
+
+TEST_P(FileSystemTest, ReadAtPastTheEndIsAnError) {
+  Write(P("f"), "0123456789");
+  for (bool keep_open : {false, true}) {
+    auto m = fs_->Map(P("f"), MapOptions{.keep_open = keep_open});
+    ASSERT_TRUE(m.ok());
+    std::string got(4, '?');
+    Status s = (*m)->ReadAt(8, got);
+    EXPECT_FALSE(s.ok()) << "keep_open " << keep_open;
+    EXPECT_NE(s.message().find("offset 8"), std::string::npos) << s.ToString();
+    EXPECT_FALSE((*m)->ReadAt(uint64_t{1} << 40, std::span<char>(got.data(), 1)).ok());
+  }
+}
+
+TEST_P(FileSystemTest, ReadAtOutlivesRemovalOfTheFile) {
+  Write(P("f"), "immutable bytes");
+  auto m = fs_->Map(P("f"), MapOptions{.keep_open = true});
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(fs_->RemoveFile(P("f")).ok());
+  std::string got(5, '?');
+  ASSERT_TRUE((*m)->ReadAt(10, got).ok());
+  EXPECT_EQ(got, "bytes");
+}
+
 TEST_P(FileSystemTest, LinkGivesASecondName) {
   Write(P("a"), "linked");
   ASSERT_TRUE(fs_->CreateDirs(P("snap")).ok());

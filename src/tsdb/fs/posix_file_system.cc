@@ -92,24 +92,48 @@ class PosixWritableFile final : public WritableFile {
 
 // A read-only shared mapping of a whole file. An empty file has no mapping (mmap rejects a
 // length of 0) and an empty view.
+// With a descriptor kept open (fd >= 0), ReadAt reads with pread instead of the mapping.
 class PosixMappedFile final : public MappedFile {
  public:
-  PosixMappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
+  PosixMappedFile(std::string path, void* addr, size_t size, int fd)
+      : path_(std::move(path)), addr_(addr), size_(size), fd_(fd) {}
   ~PosixMappedFile() override {
     if (addr_ != nullptr) ::munmap(addr_, size_);
+    if (fd_ >= 0) ::close(fd_);
   }
   std::string_view data() const override {
     return size_ == 0 ? std::string_view()
                       : std::string_view(static_cast<const char*>(addr_), size_);
   }
+  Status ReadAt(uint64_t offset, std::span<char> dst) const override {
+    if (fd_ < 0) return MappedFile::ReadAt(offset, dst);
+    if (offset > size_ || size_ - offset < dst.size()) {
+      return Status::IOError(fmt::format("read {} bytes at offset {} of {}: the file has {}",
+                                         dst.size(), offset, path_, size_));
+    }
+    while (!dst.empty()) {
+      ssize_t n = RetryEintr(
+          [&] { return ::pread(fd_, dst.data(), dst.size(), static_cast<off_t>(offset)); });
+      if (n < 0) return ErrnoStatus("pread", path_, errno);
+      if (n == 0) {
+        return Status::IOError(fmt::format("pread {}: end of file at offset {}", path_, offset));
+      }
+      dst = dst.subspan(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return Status::Ok();
+  }
 
  private:
+  const std::string path_;
   void* const addr_;
   const size_t size_;
+  const int fd_;  // -1 unless kept open
 };
 
 class PosixFileSystemImpl final : public FileSystem {
  public:
+  using FileSystem::Map;
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         bool truncate) override {
     // O_APPEND always: writes go to the current end even after the file was truncated
@@ -218,7 +242,8 @@ class PosixFileSystemImpl final : public FileSystem {
     return ::stat(path.c_str(), &st) == 0;
   }
 
-  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path) override {
+  Result<std::shared_ptr<const MappedFile>> Map(const std::string& path,
+                                                MapOptions options) override {
     int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
     if (fd < 0) return ErrnoStatus("open", path, errno);
     struct stat st;
@@ -237,8 +262,12 @@ class PosixFileSystemImpl final : public FileSystem {
         return s;
       }
     }
-    ::close(fd);  // the mapping keeps the file alive
-    return std::shared_ptr<const MappedFile>(std::make_shared<PosixMappedFile>(addr, size));
+    if (!options.keep_open) {
+      ::close(fd);  // the mapping keeps the file alive
+      fd = -1;
+    }
+    return std::shared_ptr<const MappedFile>(
+        std::make_shared<PosixMappedFile>(path, addr, size, fd));
   }
 
   Status Link(const std::string& from, const std::string& to) override {
