@@ -2,6 +2,7 @@
 // count_values) with by/without, as Prometheus 2.42's aggregation().
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #include "promql/eval.h"
@@ -228,7 +229,6 @@ bool IsSteppedAggregation(AggregateOp op) {
 }
 
 Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
-  Stepped in = RangeEval(*a.expr);
   const std::vector<std::string> grouping = Grouping(a, "");
   const size_t n = NumSteps();
   // Per group and step: the accumulator, and whether a sample has reached it. Series are
@@ -242,7 +242,7 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   std::unordered_map<uint64_t, size_t> index;
   std::vector<SteppedGroup> groups;
   uint64_t in_points = 0;
-  for (const Series& s : in.m) {
+  auto add = [&](const Series& s) {
     CheckInterrupt();
     in_points += s.points.size();
     auto [it, inserted] = index.emplace(GroupKey(s.labels, grouping, a.without), groups.size());
@@ -264,6 +264,15 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
         g.seen[i] = 1;
       }
     }
+  };
+  // A plain selector's series are aggregated as they are read, not kept: the same series in
+  // the same order as RangeEval would list them (and counted as held all the same).
+  const Expr& inner = Unparen(*a.expr);
+  if (inner.kind == ExprKind::kVectorSelector && !inner.As<VectorSelector>().at.set()) {
+    StreamSelectorEach(inner.As<VectorSelector>(), add);
+  } else {
+    Stepped in = RangeEval(*a.expr);
+    for (const Series& s : in.m) add(s);
   }
   Stepped out;
   uint64_t produced = 0;
@@ -277,6 +286,104 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   }
   Hold(produced);
   Unhold(in_points);
+  return out;
+}
+
+Stepped Evaluator::StepTopk(const AggregateExpr& a) {
+  // What StepByStep does over EvalAggregate, step for step and in the same order (so that
+  // ties and the order of the output series come out the same), but a series' group is
+  // found once rather than at every step and the heaps hold series numbers, not samples
+  // with their labels.
+  Stepped param = RangeEval(*a.param);
+  Stepped in = RangeEval(*a.expr);
+  const std::vector<std::string> grouping = Grouping(a, "");
+  const bool top = a.op == AggregateOp::kTopk;
+  const size_t n = NumSteps();
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<size_t> group_of(in.m.size());
+  size_t num_groups = 0;
+  {
+    std::unordered_map<uint64_t, size_t> index;
+    for (size_t j = 0; j < in.m.size(); ++j) {
+      group_of[j] =
+          index.emplace(GroupKey(in.m[j].labels, grouping, a.without), index.size()).first->second;
+    }
+    num_groups = index.size();
+  }
+  struct Entry {
+    double v;
+    size_t series;
+  };
+  // TopkLess / BottomkLess on values, as heap comparators.
+  auto less = [top](const Entry& x, const Entry& y) {
+    return top ? std::isnan(x.v) || x.v < y.v : std::isnan(x.v) || x.v > y.v;
+  };
+  auto heap_cmp = [&](const Entry& x, const Entry& y) { return less(y, x); };
+  std::vector<std::vector<Entry>> heaps(num_groups);
+  std::vector<size_t> slot(num_groups, kNone);  // the group's place in this step's order
+  std::vector<size_t> touched;                  // groups in order of first sample this step
+  std::vector<size_t> next(in.m.size(), 0);     // per series: its next point
+  std::vector<size_t> out_of(in.m.size(), kNone);
+  std::unordered_map<Labels, size_t, LabelsHash> out_index;
+  Stepped out;
+  uint64_t produced = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ts = StepTime(i);
+    CheckInterrupt();
+    BeginStep();
+    const Matrix& pm = param.m;
+    const double p = pm.empty() || i >= pm[0].points.size()
+                         ? std::numeric_limits<double>::quiet_NaN()
+                         : pm[0].points[i].v;
+    if (std::isnan(p) || p < -9.2e18 || p > 9.2e18) Fail("Scalar value {} overflows int64", p);
+    const auto k = static_cast<int64_t>(p);
+    touched.clear();
+    for (size_t j = 0; j < in.m.size(); ++j) {
+      size_t& at = next[j];
+      const std::vector<Point>& pts = in.m[j].points;
+      if (at >= pts.size() || pts[at].t != ts) continue;
+      const double v = pts[at++].v;
+      if (k < 1) continue;
+      const size_t g = group_of[j];
+      std::vector<Entry>& heap = heaps[g];
+      if (slot[g] == kNone) {
+        slot[g] = touched.size();
+        touched.push_back(g);
+        heap.clear();
+        heap.push_back({v, j});
+        continue;
+      }
+      if (static_cast<int64_t>(heap.size()) < k ||
+          (top ? heap.front().v < v : heap.front().v > v) || std::isnan(heap.front().v)) {
+        if (static_cast<int64_t>(heap.size()) == k) {
+          std::pop_heap(heap.begin(), heap.end(), heap_cmp);
+          heap.pop_back();
+        }
+        heap.push_back({v, j});
+        std::push_heap(heap.begin(), heap.end(), heap_cmp);
+      }
+    }
+    for (size_t g : touched) {
+      std::vector<Entry>& heap = heaps[g];
+      slot[g] = kNone;
+      // Largest first (topk), smallest first (bottomk): sort.Reverse of the heap order.
+      std::stable_sort(heap.begin(), heap.end(),
+                       [&](const Entry& x, const Entry& y) { return less(y, x); });
+      for (const Entry& e : heap) {
+        size_t& o = out_of[e.series];
+        if (o == kNone) {
+          auto [pos, inserted] = out_index.emplace(in.m[e.series].labels, out.m.size());
+          if (inserted) out.m.push_back({in.m[e.series].labels, {}});
+          o = pos->second;
+        }
+        out.m[o].points.push_back({ts, e.v});
+        ++produced;
+      }
+    }
+  }
+  Hold(produced);
+  for (const auto& s : param.m) Unhold(s.points.size());
+  for (const auto& s : in.m) Unhold(s.points.size());
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -123,6 +124,12 @@ class Evaluator {
   void Poll() {
     if ((++polls_ & 255) == 0) CheckInterrupt();
   }
+  // Poll() for `n` units of work at once.
+  void Poll(size_t n) {
+    const uint32_t before = polls_;
+    polls_ += static_cast<uint32_t>(n);
+    if ((before >> 8) != (polls_ >> 8) || n > 255) CheckInterrupt();
+  }
 
   // The value of `e` at time `ts`.
   Value Eval(const Expr& e, int64_t ts);
@@ -171,11 +178,16 @@ class Evaluator {
   size_t NumSteps() const { return static_cast<size_t>((end_ - start_) / step_) + 1; }
   int64_t StepTime(size_t i) const { return start_ + static_cast<int64_t>(i) * step_; }
   Stepped StreamSelector(const VectorSelector& vs);
+  // StreamSelector handing each series to `f` as it is read instead of keeping it (the points
+  // still count as held, as when kept; the caller unholds them). `f` may move from it.
+  void StreamSelectorEach(const VectorSelector& vs, const std::function<void(Series&)>& f);
   Stepped StreamMatrixCall(const Call& c, size_t matrix_arg);
   Stepped StepByStep(const Expr& e, const std::vector<const Expr*>& operands);
   // sum, avg, count, group, min, max, stddev, stdvar over stepped input, without building a
   // vector per step (aggregate.cc).
   Stepped StepAggregate(const AggregateExpr& a);
+  // topk and bottomk over every step: EvalAggregate's heaps, of series numbers.
+  Stepped StepTopk(const AggregateExpr& a);
   void Hold(uint64_t n);
   void Unhold(uint64_t n) { held_ -= n; }
   // Notes that `n` samples are held at once (for peakSamples); throws past max_samples.

@@ -36,27 +36,105 @@ bool ShareAStep(const std::vector<Point>& a, const std::vector<Point>& b) {
   return false;
 }
 
-// One sample lookahead over a series' samples.
+// One sample lookahead over a series' samples. Where the iterator hands out its decoded
+// samples as a span (SampleIterator::Buffered), the cursor walks the span and calls the
+// iterator again only past its end.
 class Cursor {
  public:
-  explicit Cursor(storage::SampleIterator& it) : it_(it) { Advance(); }
-  bool valid() const { return valid_; }
-  const Sample& at() const { return at_; }
-  void Advance() {
+  explicit Cursor(storage::SampleIterator& it) : it_(it) {
     valid_ = it_.Next();
-    if (valid_) at_ = it_.At();
+    if (valid_) Load();
+  }
+  bool valid() {
+    Settle();
+    return valid_;
+  }
+  // REQUIRES: valid().
+  const Sample& at() const { return buf_[pos_]; }
+  // REQUIRES: valid().
+  void Advance() {
+    if (++pos_ < buf_.size()) return;
+    if (!buffered_) {
+      valid_ = it_.Next();
+    } else if (buf_.back().t == kMaxTime) {
+      valid_ = false;
+    } else {
+      valid_ = it_.Seek(buf_.back().t + 1);
+    }
+    if (valid_) Load();
+  }
+  // Moves past every sample at or before t; false when there was none, else the last of
+  // them is in *last.
+  bool TakeThrough(int64_t t, Sample* last) {
+    Settle();
+    bool any = false;
+    while (valid_) {
+      const Sample* b = buf_.data();
+      const size_t n = buf_.size();
+      size_t p = pos_;
+      if (b[p].t > t) break;
+      while (p + 1 < n && b[p + 1].t <= t) ++p;
+      *last = b[p];
+      any = true;
+      pos_ = p;
+      Advance();
+    }
+    return any;
+  }
+  // The next samples at or before t that lie together in memory, moved past: call again
+  // until it returns an empty span (no sample at or before t is left). A span stays valid
+  // until the next call on the cursor.
+  std::span<const Sample> RunThrough(int64_t t) {
+    Settle();
+    if (!valid_) return {};
+    const Sample* b = buf_.data();
+    const size_t n = buf_.size();
+    const size_t from = pos_;
+    if (b[from].t > t) return {};
+    size_t end = from + 1;
+    while (end < n && b[end].t <= t) ++end;
+    pos_ = end;  // when that is the end of buf_, the iterator moves on at the next call
+    return buf_.subspan(from, end - from);
   }
   // To the first sample at or after t (never backwards).
   void SkipTo(int64_t t) {
-    if (!valid_ || at_.t >= t) return;
+    Settle();
+    if (!valid_ || at().t >= t) return;
+    if (buf_.back().t >= t) {
+      pos_ = static_cast<size_t>(
+          std::partition_point(buf_.begin() + static_cast<std::ptrdiff_t>(pos_), buf_.end(),
+                               [t](const Sample& s) { return s.t < t; }) -
+          buf_.begin());
+      return;
+    }
     valid_ = it_.Seek(t);
-    if (valid_) at_ = it_.At();
+    if (valid_) Load();
   }
 
  private:
+  void Load() {
+    buf_ = it_.Buffered();
+    buffered_ = !buf_.empty();
+    if (!buffered_) {
+      one_ = it_.At();
+      buf_ = std::span<const Sample>(&one_, 1);
+    }
+    pos_ = 0;
+  }
+  // Completes a move RunThrough left at the end of buf_.
+  void Settle() {
+    if (valid_ && pos_ == buf_.size()) {
+      --pos_;
+      Advance();
+    }
+  }
+
   storage::SampleIterator& it_;
   bool valid_ = false;
-  Sample at_{};
+  bool buffered_ = false;        // buf_ is the iterator's span, not one_
+  std::span<const Sample> buf_;  // buf_[pos_] is the current sample, when valid_
+  size_t pos_ = 0;
+  Sample one_{};
 };
 
 }  // namespace
@@ -110,6 +188,7 @@ Stepped Evaluator::RangeEval(const Expr& e) {
     case ExprKind::kAggregate: {
       const auto& a = e.As<AggregateExpr>();
       if (IsSteppedAggregation(a.op)) return StepAggregate(a);
+      if (a.op == AggregateOp::kTopk || a.op == AggregateOp::kBottomk) return StepTopk(a);
       if (a.param) operand(*a.param);
       operand(*a.expr);
       break;
@@ -121,16 +200,24 @@ Stepped Evaluator::RangeEval(const Expr& e) {
 }
 
 Stepped Evaluator::StreamSelector(const VectorSelector& vs) {
+  Stepped out;
+  StreamSelectorEach(vs, [&](Series& s) { out.m.push_back(std::move(s)); });
+  return out;
+}
+
+void Evaluator::StreamSelectorEach(const VectorSelector& vs,
+                                   const std::function<void(Series&)>& f) {
   auto h = hints_.find(&vs);
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
-  Stepped out;
   const size_t n = NumSteps();
+  Series series;
   while (set->Next()) {
     CheckInterrupt();
     const auto& s = set->At();
     auto it = s.Iterator();
     Cursor next(*it);
-    Series series{s.labels(), {}};
+    series.labels = s.labels();
+    series.points.clear();
     bool have = false;
     Sample cur{};
     for (size_t i = 0; i < n && (next.valid() || have); ++i) {
@@ -141,11 +228,7 @@ Stepped Evaluator::StreamSelector(const VectorSelector& vs) {
         have = false;
         next.SkipTo(ref - opts_.lookback_ms);
       }
-      while (next.valid() && next.at().t <= ref) {
-        cur = next.at();
-        have = true;
-        next.Advance();
-      }
+      if (next.TakeThrough(ref, &cur)) have = true;
       if (!have || cur.t < ref - opts_.lookback_ms || IsStaleNaN(cur.v)) continue;
       series.points.push_back({ts, cur.v});
     }
@@ -153,11 +236,10 @@ Stepped Evaluator::StreamSelector(const VectorSelector& vs) {
     if (series.points.empty()) continue;
     queryable_samples_ += series.points.size();
     Hold(series.points.size());
-    out.m.push_back(std::move(series));
+    f(series);
   }
   if (Status st = set->Err(); !st.ok()) throw EvalError(st.code(), st.message());
   for (auto& w : set->Warnings()) warnings_.push_back(std::move(w));
-  return out;
 }
 
 Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
@@ -198,13 +280,19 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
       const int64_t lo = ref - ms.range_ms;
       while (head < window.size() && window[head].t < lo) ++head;
       next.SkipTo(lo);
-      while (next.valid() && next.at().t <= ref) {
-        Poll();
-        if (!IsStaleNaN(next.at().v)) {
-          if (!window.empty() && next.at().v < window.back().v) last_drop = next.at().t;
-          window.push_back({next.at().t, next.at().v});
+      for (auto run = next.RunThrough(ref); !run.empty(); run = next.RunThrough(ref)) {
+        Poll(run.size());
+        bool have_back = !window.empty();
+        double back = have_back ? window.back().v : 0;
+        int64_t drop = last_drop;
+        for (const Sample& smp : run) {
+          if (IsStaleNaN(smp.v)) continue;
+          if (have_back && smp.v < back) drop = smp.t;
+          back = smp.v;
+          have_back = true;
+          window.push_back({smp.t, smp.v});
         }
-        next.Advance();
+        last_drop = drop;
       }
       if (head == window.size()) {
         if (!next.valid()) break;

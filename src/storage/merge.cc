@@ -218,6 +218,19 @@ bool MergeIterator::Seek(int64_t t) {
   return Pick();
 }
 
+std::span<const Sample> MergeIterator::Buffered() const {
+  // Only while no other input sits on the current timestamp (see Next); then the current
+  // input's samples below bound_ are the merge's next samples, as they are.
+  if (!started_ || bound_ <= last_t_) return {};
+  const Input& in = in_[cur_in_];
+  if (!in.live) return {};
+  std::span<const Sample> rest = in.it->Buffered();
+  if (rest.empty() || rest.back().t < bound_) return rest;
+  auto end = std::partition_point(rest.begin(), rest.end(),
+                                  [this](const Sample& s) { return s.t < bound_; });
+  return rest.first(static_cast<size_t>(end - rest.begin()));
+}
+
 Status MergeIterator::Err() const {
   for (const Input& in : in_) {
     Status st = in.it->Err();

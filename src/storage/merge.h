@@ -30,6 +30,8 @@ class MergeIterator final : public SampleIterator {
   bool Seek(int64_t t) override;
   Sample At() const override { return cur_; }
   Status Err() const override;
+  // The current input's buffered samples below every other input's next one.
+  std::span<const Sample> Buffered() const override;
 
  private:
   struct Input {

@@ -1,15 +1,20 @@
 #include "storage/merge.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <random>
+#include <span>
 
 #include <gtest/gtest.h>
 
+#include "storage/iterator_test_util.h"
 #include "storage/series_set.h"
 
 namespace zw::storage {
 namespace {
+
+using testing::ReadBuffered;
 
 Labels L(const std::string& name, const std::string& v) {
   return Labels::FromPairs({{"__name__", name}, {"k", v}});
@@ -103,6 +108,61 @@ TEST(MergeIterator, RandomRunsWithNextAndSeekMatchModel) {
       pos = m.At().t;
     }
   }
+}
+
+// Blocks of one series mostly follow each other without overlap: the merge hands out the
+// current input's span up to the next input's first sample, and never a sample another
+// input holds at the same time (the first input wins those). Against the map model, with
+// Seeks that skip ahead.
+TEST(MergeIterator, BufferedSpansOfChainedAndOverlappingInputsMatchModel) {
+  std::mt19937 rng(11);
+  size_t from_spans = 0;
+  for (int round = 0; round < 400; ++round) {
+    const int n = 1 + static_cast<int>(rng() % 5);
+    std::vector<std::vector<Sample>> data(n);
+    std::map<int64_t, double> model;
+    int64_t t = static_cast<int64_t>(rng() % 50);
+    for (int i = 0; i < n; ++i) {
+      // Mostly chained (input i starts after input i-1 ends); sometimes it starts back
+      // inside the previous one, sharing timestamps with it.
+      if (i > 0 && rng() % 3 == 0) t -= static_cast<int64_t>(rng() % 40);
+      const int len = static_cast<int>(rng() % 60);
+      for (int k = 0; k < len; ++k) {
+        t += 1 + static_cast<int64_t>(rng() % 4);
+        data[i].push_back({t, i * 1000.0 + k});
+      }
+    }
+    // Listed in a random order: the first listed wins ties, whatever its time range.
+    std::vector<int> order(n);
+    for (int i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int i : order) {
+      for (const Sample& s : data[i]) model.emplace(s.t, s.v);
+    }
+    std::vector<std::unique_ptr<SampleIterator>> its;
+    for (int i : order) its.push_back(std::make_unique<VectorIterator>(&data[i]));
+    MergeIterator m(std::move(its));
+    std::vector<Sample> want;
+    for (const auto& [ts, v] : model) want.push_back({ts, v});
+    ASSERT_EQ(ReadBuffered(m, rng, &from_spans), want) << "round " << round;
+    // Whole spans, each followed by a Seek past it.
+    std::vector<std::unique_ptr<SampleIterator>> again;
+    for (int i : order) again.push_back(std::make_unique<VectorIterator>(&data[i]));
+    MergeIterator m2(std::move(again));
+    std::vector<Sample> all;
+    while (m2.Next()) {
+      std::span<const Sample> b = m2.Buffered();
+      if (b.empty()) {
+        all.push_back(m2.At());
+        continue;
+      }
+      all.insert(all.end(), b.begin(), b.end());
+      if (!m2.Seek(b.back().t + 1)) break;
+      all.push_back(m2.At());
+    }
+    ASSERT_EQ(all, want) << "round " << round;
+  }
+  EXPECT_GT(from_spans, 1000u);
 }
 
 // Random inputs against a map-based model: union of series, per series union of

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ class SampleIterator {
   // REQUIRES: the last Next/Seek returned true.
   virtual Sample At() const = 0;
   virtual Status Err() const = 0;
+  // Batch access, for readers that walk many samples: the samples this iterator already
+  // holds decoded from the current one on — a span starting with At(), exactly the samples
+  // Next would return in turn — or an empty span when it holds none that way (then use Next).
+  // A caller that reads past the first moves on with Seek(t), t after the last one it used.
+  // Valid until the next Next or Seek. REQUIRES: the last Next/Seek returned true.
+  virtual std::span<const Sample> Buffered() const { return {}; }
 };
 
 class Series {

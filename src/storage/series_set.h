@@ -17,6 +17,11 @@ class VectorIterator final : public SampleIterator {
   bool Seek(int64_t t) override;
   Sample At() const override { return (*samples_)[pos_]; }
   Status Err() const override { return Status::Ok(); }
+  // The samples from the current one to the end.
+  std::span<const Sample> Buffered() const override {
+    if (pos_ >= samples_->size()) return {};
+    return std::span<const Sample>(*samples_).subspan(pos_);
+  }
 
  private:
   const std::vector<Sample>* samples_;

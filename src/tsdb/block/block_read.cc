@@ -46,6 +46,15 @@ class BlockSampleIterator final : public storage::SampleIterator {
     if (done_) return false;
     if (!started_) return Advance(mint_);
     if (cur_.t == kMaxTime) return Finish();
+    if (open_ && it_.Next()) {
+      // The common case: the chunk's next sample, later than the current one, in range and
+      // not deleted.
+      Sample s = it_.At();
+      if (s.t > cur_.t && s.t <= maxt_ && (del_ == nullptr || !IsDeleted(*del_, s.t))) {
+        cur_ = s;
+        return true;
+      }
+    }
     return Advance(cur_.t + 1);
   }
   bool Seek(int64_t t) override {
@@ -55,6 +64,15 @@ class BlockSampleIterator final : public storage::SampleIterator {
   }
   Sample At() const override { return cur_; }
   Status Err() const override { return err_; }
+  // The rest of a packed chunk up to maxt, when no tombstone applies.
+  std::span<const Sample> Buffered() const override {
+    if (done_ || !open_ || del_ != nullptr) return {};
+    std::span<const Sample> rest = it_.Buffered();
+    if (rest.empty() || rest.back().t <= maxt_) return rest;
+    auto end = std::partition_point(rest.begin(), rest.end(),
+                                    [this](const Sample& s) { return s.t <= maxt_; });
+    return rest.first(static_cast<size_t>(end - rest.begin()));
+  }
 
  private:
   bool Finish() {

@@ -8,10 +8,12 @@
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "storage/iterator_test_util.h"
 #include "storage/series_set.h"
 #include "tsdb/block/block_test_util.h"
 #include "tsdb/block/merge.h"
@@ -21,6 +23,7 @@
 namespace zw::tsdb {
 namespace {
 
+using storage::testing::ReadBuffered;
 using testing::Model;
 using testing::ModelChunkSeriesSet;
 using testing::ModelSelect;
@@ -115,6 +118,62 @@ TEST_P(BlockTest, SeekWithinAndAcrossChunks) {
   EXPECT_FALSE(it->Seek(kMin + 9001));
   EXPECT_FALSE(it->Next());
   EXPECT_TRUE(it->Err().ok());
+}
+
+// Spans of decoded packed chunks (clipped to the querier's range; none where tombstones
+// apply) give exactly the samples Next gives, across chunk boundaries, small and XOR parts.
+TEST_P(BlockTest, BufferedSpansAgreeWithModel) {
+  std::mt19937_64 rng(5);
+  Model model = testing::RandomModel(rng, 150, kMin, kMax);
+  WriteBlockOptions opts;
+  opts.packed_chunk_samples = 64;  // several chunks per series
+  auto block = Open(Write(model, kMin, kMax, opts).ulid);
+  ASSERT_TRUE(block);
+  Matchers all = {M(MatchType::kRegexMatch, "__name__", ".+")};
+  size_t from_spans = 0;
+  auto check = [&](int64_t a, int64_t b, const char* what) {
+    auto q = block->NewQuerier(a, b);
+    auto want = SelectAll(*q, all);
+    ASSERT_TRUE(want.err.ok());
+    auto set = q->Select(true, nullptr, all);
+    size_t i = 0;
+    while (set->Next()) {
+      auto it = set->At().Iterator();
+      std::vector<Sample> got = ReadBuffered(*it, rng, &from_spans);
+      if (got.empty()) continue;
+      ASSERT_LT(i, want.series.size()) << what;
+      EXPECT_EQ(set->At().labels(), want.series[i].first) << what;
+      EXPECT_TRUE(testing::SameSamples(got, want.series[i].second))
+          << what << " " << set->At().labels().ToString() << " [" << a << ", " << b << "]";
+      ++i;
+    }
+    EXPECT_EQ(i, want.series.size()) << what;
+  };
+  for (int r = 0; r < 20; ++r) {
+    int64_t a = kMin - 1000 + static_cast<int64_t>(rng() % (kMax - kMin + 2000));
+    int64_t b = a + static_cast<int64_t>(rng() % (kMax - kMin));
+    if (r == 0) a = kMinTime, b = kMaxTime;
+    check(a, b, "no tombstones");
+    // And the model's own answer, not only the iterator's Next.
+    auto q = block->NewQuerier(a, b);
+    auto set = q->Select(true, nullptr, all);
+    auto want = ModelSelect(model, all, a, b);
+    std::vector<std::pair<Labels, std::vector<Sample>>> got;
+    while (set->Next()) {
+      auto it = set->At().Iterator();
+      std::vector<Sample> s = ReadBuffered(*it, rng, &from_spans);
+      if (!s.empty()) got.emplace_back(set->At().labels(), std::move(s));
+    }
+    testing::ExpectSameSeries(got, want);
+  }
+  EXPECT_GT(from_spans, 10000u);
+  ASSERT_TRUE(
+      block->Delete(kMin + 600'000, kMin + 1'800'000, {M(MatchType::kEqual, "__name__", "up")})
+          .ok());
+  for (int r = 0; r < 5; ++r) {
+    int64_t a = kMin + static_cast<int64_t>(rng() % (kMax - kMin));
+    check(a, a + static_cast<int64_t>(rng() % (kMax - kMin)), "with tombstones");
+  }
 }
 
 // Random matchers of every kind, against brute force over the model and against the head

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,6 +125,11 @@ class ChunkSampleIterator {
     return false;
   }
   Sample At() const { return mode_ == Mode::kXor ? xor_->At() : packed_.At(); }
+  // The decoded samples from the current one to the chunk's end when the chunk is packed
+  // (decoded whole); empty for XOR chunks, which decode as they go.
+  std::span<const Sample> Buffered() const {
+    return mode_ == Mode::kPacked ? packed_.Rest() : std::span<const Sample>();
+  }
   Status Err() const {
     switch (mode_) {
       case Mode::kXor:

@@ -65,6 +65,9 @@ void Residuals(std::span<const uint64_t> xs, unsigned order, std::vector<uint64_
 // parameter k: h = u >> k as h one-bits and a zero, then the low k bits of u; when h would
 // be kEscape or more, kEscape one-bits and then all 64 bits of u.
 constexpr unsigned kEscape = 24;
+// Bytes a fast read needs left from the byte its code starts in: the longest code (kEscape
+// one-bits and 64 bits) ends within 12 bytes, and the last 8-byte load starts before that.
+constexpr size_t kFastMargin = 24;
 constexpr uint8_t kUnsignedFlag = 0x40;
 
 uint64_t Code(uint64_t q, bool is_unsigned) { return is_unsigned ? q : ZigZag(q); }
@@ -280,25 +283,44 @@ class Reader {
   const uint8_t* end_;
 };
 
-// Decodes a column of `n` integers into xs[0..n). Returns null, or what is wrong.
-const char* ReadColumn(Reader& r, size_t n, uint64_t* xs) {
+// A column whose head (order, heads, divisor, code) has been read and whose residual codes
+// are decoded by FastCode and FinishColumn.
+struct ColumnCodes {
+  uint8_t order = 0;
+  size_t heads = 0;
+  uint64_t prev = 0, delta = 0;  // the last value and difference, as the residuals build on
+  uint64_t g = 0;
+  unsigned k = 0;
+  bool is_unsigned = false;
+  bool done = false;  // every value is in xs (all residuals zero)
+  std::span<const uint8_t> bits;
+  size_t bitpos = 0;  // codes before this bit are decoded
+  size_t i = 0;       // into xs[i]; xs[heads, i) hold raw codes until FinishColumn
+};
+
+// Reads a column's head for `n` integers, writing the heads into xs (and every value when
+// all residuals are zero). Returns null, or what is wrong.
+const char* ReadColumnHead(Reader& r, size_t n, uint64_t* xs, ColumnCodes* c) {
   uint8_t order;
   if (!r.Byte(&order)) return "truncated column header";
   if (order > kMaxOrder) return "unknown column order";
-  const size_t heads = std::min<size_t>(order, n);
+  c->order = order;
+  c->heads = std::min<size_t>(order, n);
   uint64_t prev = 0, delta = 0;
-  for (size_t i = 0; i < heads; ++i) {
+  for (size_t i = 0; i < c->heads; ++i) {
     uint64_t z;
     if (!r.Uvarint(&z)) return "truncated column head";
     delta = UnZigZag(z);
     xs[i] = prev + delta;
     prev = xs[i];
   }
-  uint64_t g;
-  if (!r.Uvarint(&g)) return "truncated column divisor";
-  if (g == 0) {
+  c->prev = prev;
+  c->delta = delta;
+  if (!r.Uvarint(&c->g)) return "truncated column divisor";
+  c->i = c->heads;
+  if (c->g == 0) {
     // Every residual is zero.
-    for (size_t i = heads; i < n; ++i) {
+    for (size_t i = c->heads; i < n; ++i) {
       if (order == 1) {
         xs[i] = prev;
       } else if (order == 2) {
@@ -308,18 +330,117 @@ const char* ReadColumn(Reader& r, size_t n, uint64_t* xs) {
         xs[i] = 0;
       }
     }
+    c->i = n;
+    c->done = true;
     return nullptr;
   }
   uint8_t mode;
   uint64_t len;
   if (!r.Byte(&mode)) return "truncated column code";
-  const unsigned k = mode & 0x3f;
-  const bool is_unsigned = (mode & kUnsignedFlag) != 0;
+  c->k = mode & 0x3f;
+  c->is_unsigned = (mode & kUnsignedFlag) != 0;
   if (mode & 0x80) return "unknown column code";
-  std::span<const uint8_t> bits;
-  if (!r.Uvarint(&len) || !r.Bytes(len, &bits)) return "truncated column residuals";
-  BitReader br(bits);
-  for (size_t i = heads; i < n; ++i) {
+  if (!r.Uvarint(&len) || !r.Bytes(len, &c->bits)) return "truncated column residuals";
+  return nullptr;
+}
+
+// Decodes the next code into xs[c.i] straight from 64-bit loads, without the bit reader's
+// checks, when at least kFastMargin bytes are left from where it starts (no code spans more
+// than 88 bits, so both loads stay inside); false, doing nothing, when fewer are.
+[[gnu::always_inline]] inline bool FastCode(ColumnCodes& c, uint64_t* xs) {
+  if ((c.bitpos >> 3) + kFastMargin > c.bits.size()) return false;
+  const uint8_t* base = c.bits.data();
+  auto load = [base](size_t pos, unsigned width) {  // width <= 56 bits at bit `pos`
+    const uint64_t w = bits_internal::LoadBE64(base + (pos >> 3)) << (pos & 7);
+    return (w >> 1) >> (63 - width);
+  };
+  const size_t bitpos = c.bitpos;
+  const unsigned k = c.k;
+  const uint64_t w = bits_internal::LoadBE64(base + (bitpos >> 3)) << (bitpos & 7);
+  const auto ones = static_cast<unsigned>(std::countl_one(w));
+  uint64_t u;
+  if (ones < kEscape) [[likely]] {
+    const unsigned used = ones + 1;
+    if (used + k <= 56) [[likely]] {
+      u = (uint64_t{ones} << k) | (((w << used) >> 1) >> (63 - k));
+    } else {
+      const uint64_t low =
+          k <= 56 ? load(bitpos + used, k)
+                  : (load(bitpos + used, k - 32) << 32) | load(bitpos + used + k - 32, 32);
+      u = (uint64_t{ones} << k) | low;
+    }
+    c.bitpos = bitpos + used + k;
+  } else {
+    u = (load(bitpos + kEscape, 32) << 32) | load(bitpos + kEscape + 32, 32);
+    c.bitpos = bitpos + kEscape + 64;
+  }
+  xs[c.i++] = u;
+  return true;
+}
+
+// Decodes codes into xs[c.i, n) while the margin lasts: every code that fits in one 64-bit
+// load is taken from it with shifts alone (the load's bits are consumed before the next
+// load), others one at a time by FastCode.
+void FastCodes(ColumnCodes& c, size_t n, uint64_t* xs) {
+  const uint8_t* base = c.bits.data();
+  const size_t size = c.bits.size();
+  const unsigned k = c.k;
+  size_t i = c.i;
+  size_t bitpos = c.bitpos;
+  while (i < n && (bitpos >> 3) + kFastMargin <= size) {
+    const auto skew = static_cast<unsigned>(bitpos & 7);
+    uint64_t w = bits_internal::LoadBE64(base + (bitpos >> 3)) << skew;
+    unsigned avail = 64 - skew;  // bits of w that are the stream's
+    const size_t before = i;
+    while (i < n) {
+      const auto ones = static_cast<unsigned>(std::countl_one(w));
+      const unsigned used = ones + 1;
+      if (ones >= kEscape || used + k > avail) break;
+      xs[i++] = (uint64_t{ones} << k) | (((w << used) >> 1) >> (63 - k));
+      w = (w << used) << k;
+      avail -= used + k;
+      bitpos += used + k;
+    }
+    if (i != before) continue;
+    if (i >= n) break;
+    // A code longer than what one load holds: read in parts.
+    c.i = i;
+    c.bitpos = bitpos;
+    FastCode(c, xs);
+    i = c.i;
+    bitpos = c.bitpos;
+  }
+  c.i = i;
+  c.bitpos = bitpos;
+}
+
+// Decodes the rest of a column's codes (fast while the margin lasts, then through the bit
+// reader, which checks every read), undoes the residuals and checks the padding. Returns
+// null, or what is wrong.
+const char* FinishColumn(ColumnCodes& c, size_t n, uint64_t* xs) {
+  if (c.done) return nullptr;
+  FastCodes(c, n, xs);
+  const uint8_t order = c.order;
+  const uint64_t g = c.g;
+  const bool is_unsigned = c.is_unsigned;
+  uint64_t prev = c.prev, delta = c.delta;
+  const size_t fast_end = c.i;
+  for (size_t j = c.heads; j < fast_end; ++j) {
+    const uint64_t res = (is_unsigned ? xs[j] : UnZigZag(xs[j])) * g;
+    if (order == 0) {
+      xs[j] = res;
+    } else if (order == 1) {
+      xs[j] = prev + res;
+    } else {
+      delta += res;
+      xs[j] = prev + delta;
+    }
+    prev = xs[j];
+  }
+  const unsigned k = c.k;
+  BitReader br(c.bits.subspan(c.bitpos >> 3));
+  br.Skip(static_cast<unsigned>(c.bitpos & 7));
+  for (size_t i = c.i; i < n; ++i) {
     const auto ones =
         static_cast<unsigned>(std::countl_one(static_cast<uint32_t>(br.PeekBits(32))));
     uint64_t u;
@@ -342,6 +463,7 @@ const char* ReadColumn(Reader& r, size_t n, uint64_t* xs) {
     }
     prev = xs[i];
   }
+  c.done = true;
   const size_t left = br.BitsLeft();
   if (left >= 8 || (left > 0 && br.ReadBits(static_cast<unsigned>(left)) != 0)) {
     return "bad padding after the column residuals";
@@ -353,39 +475,64 @@ Status Corrupt(size_t offset, std::string_view what) {
   return Status::Corruption("", offset, fmt::format("packed chunk: {} at byte {}", what, offset));
 }
 
-// Decodes `payload` (already decompressed); offsets in errors are within it.
+// Decodes `payload` (already decompressed); offsets in errors are within it. Errors are those
+// of reading it front to back: the time column's before anything of the value column's.
 Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
-                     std::vector<uint64_t>* col) {
+                     std::vector<uint64_t>* col, bool* ascending) {
   Reader r(payload);
   uint64_t n;
   if (!r.Uvarint(&n)) return Corrupt(r.offset(), "truncated sample count");
   if (n == 0 || n > kPackedMaxSamples) return Corrupt(0, fmt::format("bad sample count {}", n));
   // All-zero residuals take no bytes, so the count cannot be checked against the size;
   // kPackedMaxSamples bounds what a damaged count can make us allocate.
-  col->resize(n);
-  if (const char* bad = ReadColumn(r, n, col->data())) return Corrupt(r.offset(), bad);
-  out->resize(n);
-  for (size_t i = 0; i < n; ++i) (*out)[i].t = static_cast<int64_t>((*col)[i]);
-  uint8_t kind;
-  if (!r.Byte(&kind)) return Corrupt(r.offset(), "truncated value kind");
+  col->resize(2 * n);
+  uint64_t* ts = col->data();
+  uint64_t* vs = ts + n;
+  ColumnCodes ct, cv;
+  if (const char* bad = ReadColumnHead(r, n, ts, &ct)) return Corrupt(r.offset(), bad);
+  const size_t ts_end = r.offset();
+  // The value column's head sits behind the time column's codes (their length is known):
+  // both columns' codes are then decoded together, two independent chains of bit reads.
+  Status value_head;
+  uint8_t kind = 0;
   uint8_t exp = 0;
-  if (kind == kValuesDecimal) {
-    if (!r.Byte(&exp)) return Corrupt(r.offset(), "truncated decimal exponent");
-    if (exp > kMaxExponent) return Corrupt(r.offset() - 1, fmt::format("decimal exponent {}", exp));
+  if (!r.Byte(&kind)) {
+    value_head = Corrupt(r.offset(), "truncated value kind");
+  } else if (kind == kValuesDecimal) {
+    if (!r.Byte(&exp)) {
+      value_head = Corrupt(r.offset(), "truncated decimal exponent");
+    } else if (exp > kMaxExponent) {
+      value_head = Corrupt(r.offset() - 1, fmt::format("decimal exponent {}", exp));
+    }
   } else if (kind != kValuesBits) {
-    return Corrupt(r.offset() - 1, fmt::format("unknown value kind {}", kind));
+    value_head = Corrupt(r.offset() - 1, fmt::format("unknown value kind {}", kind));
   }
-  if (const char* bad = ReadColumn(r, n, col->data())) return Corrupt(r.offset(), bad);
+  if (value_head.ok()) {
+    if (const char* bad = ReadColumnHead(r, n, vs, &cv)) value_head = Corrupt(r.offset(), bad);
+  }
+  if (value_head.ok()) {
+    while (ct.i < n && cv.i < n && FastCode(ct, ts) && FastCode(cv, vs)) {
+    }
+  }
+  if (const char* bad = FinishColumn(ct, n, ts)) return Corrupt(ts_end, bad);
+  if (!value_head.ok()) return value_head;
+  if (const char* bad = FinishColumn(cv, n, vs)) return Corrupt(r.offset(), bad);
+  out->resize(n);
+  Sample* o = out->data();
+  bool up = true;
+  o[0].t = static_cast<int64_t>(ts[0]);
+  for (size_t i = 1; i < n; ++i) {
+    o[i].t = static_cast<int64_t>(ts[i]);
+    up &= o[i].t > o[i - 1].t;
+  }
+  *ascending = up;
   if (kind == kValuesBits) {
-    for (size_t i = 0; i < n; ++i) (*out)[i].v = std::bit_cast<double>((*col)[i]);
+    for (size_t i = 0; i < n; ++i) o[i].v = std::bit_cast<double>(vs[i]);
   } else if (exp == 0) {
-    for (size_t i = 0; i < n; ++i)
-      (*out)[i].v = static_cast<double>(static_cast<int64_t>((*col)[i]));
+    for (size_t i = 0; i < n; ++i) o[i].v = static_cast<double>(static_cast<int64_t>(vs[i]));
   } else {
     const double div = kPow10[exp];
-    for (size_t i = 0; i < n; ++i) {
-      (*out)[i].v = static_cast<double>(static_cast<int64_t>((*col)[i])) / div;
-    }
+    for (size_t i = 0; i < n; ++i) o[i].v = static_cast<double>(static_cast<int64_t>(vs[i])) / div;
   }
   if (!r.done()) {
     return Corrupt(r.offset(),
@@ -458,15 +605,28 @@ Status Payload(std::span<const uint8_t> bytes, std::vector<uint8_t>* buf,
 
 }  // namespace
 
-Status DecodePacked(std::span<const uint8_t> bytes, std::vector<Sample>* out) {
-  out->clear();
+namespace {
+
+// DecodePacked, also telling whether the timestamps strictly ascend. `out` keeps its
+// capacity and is only resized, not cleared first: its samples are all overwritten.
+Status DecodeChunk(std::span<const uint8_t> bytes, std::vector<Sample>* out, bool* ascending) {
   thread_local std::vector<uint8_t> buf;
   thread_local std::vector<uint64_t> col;
   std::span<const uint8_t> payload;
-  ZW_RETURN_IF_ERROR(Payload(bytes, &buf, &payload));
-  Status s = DecodePayload(payload, out, &col);
-  if (!s.ok()) out->clear();
+  Status s = Payload(bytes, &buf, &payload);
+  if (s.ok()) s = DecodePayload(payload, out, &col, ascending);
+  if (!s.ok()) {
+    out->clear();
+    *ascending = false;
+  }
   return s;
+}
+
+}  // namespace
+
+Status DecodePacked(std::span<const uint8_t> bytes, std::vector<Sample>* out) {
+  bool ascending;
+  return DecodeChunk(bytes, out, &ascending);
 }
 
 size_t PackedNumSamples(std::span<const uint8_t> bytes) {
@@ -480,16 +640,25 @@ size_t PackedNumSamples(std::span<const uint8_t> bytes) {
 }
 
 void PackedIterator::Reset(std::span<const uint8_t> bytes) {
-  err_ = DecodePacked(bytes, &samples_);
+  err_ = DecodeChunk(bytes, &samples_, &ascending_);
   pos_ = static_cast<size_t>(-1);
 }
 
 bool PackedIterator::Seek(int64_t t) {
   if (pos_ < samples_.size() && samples_[pos_].t >= t) return true;
-  while (Next()) {
-    if (samples_[pos_].t >= t) return true;
+  // The first later sample at or after t: searched when the timestamps ascend, else walked (a
+  // damaged chunk need not be in order).
+  size_t i = pos_ == static_cast<size_t>(-1) ? 0 : std::min(pos_ + 1, samples_.size());
+  if (ascending_) {
+    pos_ = static_cast<size_t>(
+        std::partition_point(samples_.begin() + static_cast<std::ptrdiff_t>(i), samples_.end(),
+                             [t](const Sample& s) { return s.t < t; }) -
+        samples_.begin());
+    return pos_ < samples_.size();
   }
-  return false;
+  while (i < samples_.size() && samples_[i].t < t) ++i;
+  pos_ = i;
+  return pos_ < samples_.size();
 }
 
 }  // namespace zw::chunkenc

@@ -78,12 +78,20 @@ class PackedIterator {
   bool Seek(int64_t t);
   // REQUIRES: the last Next or Seek returned true.
   Sample At() const { return samples_[pos_]; }
+  // The samples from the current one to the chunk's end, when the chunk's timestamps
+  // strictly ascend (those zenwatch writes always do; Next and Seek also read chunks that
+  // do not). Empty otherwise, and before the first Next or Seek and after the last.
+  std::span<const Sample> Rest() const {
+    if (!ascending_ || pos_ >= samples_.size()) return {};
+    return std::span<const Sample>(samples_).subspan(pos_);
+  }
   // Ok, or Corruption (and then no samples at all).
   const Status& Err() const { return err_; }
 
  private:
   std::vector<Sample> samples_;
   size_t pos_ = static_cast<size_t>(-1);  // Next moves to 0 first
+  bool ascending_ = false;                // samples_' timestamps strictly ascend
   Status err_;
 };
 
