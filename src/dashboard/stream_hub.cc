@@ -365,7 +365,6 @@ void StreamHub::UnsubscribeLocked(Client& c, const std::string& id) {
 
 void StreamHub::RebuildIndexLocked() {
   auto index = std::make_shared<GroupIndex>();
-  index->version = index_.load()->version + 1;
   for (const auto& [key, group] : selector_groups_) {
     std::string_view name;
     for (const Matcher& m : group->matchers) {
@@ -377,13 +376,16 @@ void StreamHub::RebuildIndexLocked() {
       index->by_name[std::string(name)].push_back(group);
     }
   }
-  const uint64_t version = index->version;
   index_.store(std::move(index));
-  version_.store(version, std::memory_order_release);
-  // Entries of older versions are never used again; free them now.
-  for (CacheShard& shard : cache_) {
-    std::lock_guard lock(shard.mu);
-    shard.map.clear();
+  // Every verdict is void from here on. Registered series stay: samples of theirs may be on
+  // their way to the dispatch thread, which re-matches them against the new index.
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  if (selector_groups_.empty()) {
+    // No group at all: nothing registered is wanted any more.
+    for (SeriesShard& shard : series_) {
+      std::lock_guard lock(shard.mu);
+      shard.map.clear();
+    }
   }
 }
 
@@ -391,16 +393,7 @@ void StreamHub::UpdateActiveLocked() {
   active_.store(!groups_.empty() || !selector_groups_.empty(), std::memory_order_release);
 }
 
-StreamHub::Targets StreamHub::Resolve(storage::SeriesRef ref, const Labels& labels) {
-  CacheShard& shard = cache_[ref % kShards];
-  {
-    const uint64_t version = version_.load(std::memory_order_acquire);
-    std::lock_guard lock(shard.mu);
-    auto it = shard.map.find(ref);
-    if (it != shard.map.end() && it->second.version == version) return it->second.targets;
-  }
-  std::shared_ptr<const GroupIndex> index = index_.load();
-  stats_.interest_decisions.fetch_add(1, std::memory_order_relaxed);
+StreamHub::Targets StreamHub::Match(const GroupIndex& index, const Labels& labels) {
   std::vector<std::shared_ptr<SelectorGroup>> targets;
   auto consider = [&](const std::vector<std::shared_ptr<SelectorGroup>>& groups) {
     for (const auto& g : groups) {
@@ -414,34 +407,73 @@ StreamHub::Targets StreamHub::Resolve(storage::SeriesRef ref, const Labels& labe
       if (match) targets.push_back(g);
     }
   };
-  if (auto named = index->by_name.find(std::string(labels.MetricName()));
-      named != index->by_name.end()) {
-    consider(named->second);
+  if (!index.by_name.empty()) {
+    if (auto named = index.by_name.find(std::string(labels.MetricName()));
+        named != index.by_name.end()) {
+      consider(named->second);
+    }
   }
-  consider(index->unnamed);
-  Targets result =
-      targets.empty()
-          ? nullptr
-          : std::make_shared<const std::vector<std::shared_ptr<SelectorGroup>>>(std::move(targets));
+  consider(index.unnamed);
+  if (targets.empty()) return nullptr;
+  return std::make_shared<const std::vector<std::shared_ptr<SelectorGroup>>>(std::move(targets));
+}
+
+bool StreamHub::Decide(storage::SeriesRef ref, const Labels& labels, uint64_t epoch) {
+  // epoch_ was read before index_: this index is the epoch's or a newer one, so a verdict
+  // stored under `epoch` is never older than the subscriptions it was decided against.
+  std::shared_ptr<const GroupIndex> index = index_.load();
+  stats_.interest_decisions.fetch_add(1, std::memory_order_relaxed);
+  Targets targets = Match(*index, labels);
+  const bool wanted = targets != nullptr;
+  if (wanted) {
+    // Registered before the verdict is stored: whoever keeps a sample on a "yes" finds the
+    // series' labels when the sample reaches the dispatch thread.
+    SeriesShard& shard = series_[ref % kShards];
+    std::lock_guard lock(shard.mu);
+    if (shard.map.size() >= kMaxSeriesPerShard && !shard.map.contains(ref)) {
+      // Bounded: forget this shard's series and void every verdict, so that the series
+      // still wanted are decided, and registered, again.
+      shard.map.clear();
+      epoch_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    shard.map.insert_or_assign(ref, SeriesEntry{epoch, labels, std::move(targets)});
+  }
+  verdicts_.Set(ref, epoch, wanted);
+  return wanted;
+}
+
+bool StreamHub::Lookup(storage::SeriesRef ref, Labels* labels, Targets* targets) {
+  const uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  SeriesShard& shard = series_[ref % kShards];
   std::lock_guard lock(shard.mu);
-  if (shard.map.size() >= kMaxCachePerShard) shard.map.clear();
-  // A decision on an index replaced meanwhile is still cached under its own version, so it
-  // is never taken for one of the new index.
-  shard.map[ref] = {index->version, result};
-  return result;
+  auto it = shard.map.find(ref);
+  if (it == shard.map.end()) return false;
+  SeriesEntry& e = it->second;
+  if (e.epoch != epoch) {
+    // The groups changed since it was decided: match it again, once per epoch.
+    e.targets = Match(*index_.load(), e.labels);
+    e.epoch = epoch;
+    if (!e.targets) {
+      shard.map.erase(it);
+      return false;
+    }
+  }
+  *labels = e.labels;
+  *targets = e.targets;
+  return true;
 }
 
 bool StreamHub::Interested(storage::SeriesRef ref, const Labels& labels) {
-  {
-    // The common case, answered without touching the shared targets' reference count.
-    CacheShard& shard = cache_[ref % kShards];
-    const uint64_t version = version_.load(std::memory_order_acquire);
-    std::lock_guard lock(shard.mu);
-    auto it = shard.map.find(ref);
-    if (it != shard.map.end() && it->second.version == version)
-      return it->second.targets != nullptr;
+  const uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  switch (verdicts_.Get(ref, epoch)) {
+    case VerdictTable::Verdict::kYes:
+      return true;
+    case VerdictTable::Verdict::kNo:
+      return false;
+    case VerdictTable::Verdict::kUnknown:
+      break;
   }
-  return Resolve(ref, labels) != nullptr;
+  return Decide(ref, labels, epoch);
 }
 
 void StreamHub::OnCommit(std::vector<storage::CommittedSample>&& samples) {
@@ -561,15 +593,12 @@ void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample
   // One entry per committed series, then per selector group the series it gets: the
   // matching and the encoding are done once per group, whatever its number of subscribers.
   std::unordered_map<storage::SeriesRef, Acc> series;
-  for (auto& batch : batches) {
-    for (storage::CommittedSample& s : batch) {
+  for (const auto& batch : batches) {
+    for (const storage::CommittedSample& s : batch) {
       if (IsStaleNaN(s.v)) continue;
       auto [it, inserted] = series.try_emplace(s.ref);
       Acc& acc = it->second;
-      if (inserted) {
-        acc.targets = Resolve(s.ref, s.labels);
-        acc.labels = std::move(s.labels);
-      }
+      if (inserted && !Lookup(s.ref, &acc.labels, &acc.targets)) acc.targets = nullptr;
       if (acc.targets) acc.points.push_back({s.t, s.v});
     }
   }
@@ -874,13 +903,17 @@ bool StreamHub::Evaluate(ExprGroup& g, int64_t now, std::string* error) {
 void StreamHub::SendExprResult(ExprGroup& g, ClientId only) {
   std::string result = g.Result();
   if (result.empty()) return;
+  // Subscribers with the same id (the same page open in several browsers) share a message.
+  std::unordered_map<std::string_view, std::shared_ptr<const std::string>> by_id;
   std::shared_lock lock(mu_);
   for (const auto& [cid, sid] : g.subscribers) {
     if (only != 0 && cid != only) continue;
     auto it = clients_.find(cid);
     if (it == clients_.end()) continue;
+    auto& msg = by_id[sid];
+    if (!msg) msg = ExprMessage(sid, result);
     stats_.expr_updates.fetch_add(1, std::memory_order_relaxed);
-    SendLive(*it->second, ExprMessage(sid, result));
+    SendLive(*it->second, msg);
   }
 }
 

@@ -5,11 +5,13 @@
 // append through an ObservedStorage that tells the hub what was committed.
 //
 // Selector subscriptions: identical selectors (the same text) form one group, matched and
-// encoded once for all their subscribers. Which groups want a series is decided once per
-// (series reference, group-set version) and cached in sharded maps, so the ingest path pays a
-// lookup per sample while anyone subscribes and a single atomic load per transaction while
-// nobody does; a subscriber joining or leaving an existing group keeps the cache. Deciding
-// looks only at the groups whose selector names the series' metric (or names none).
+// encoded once for all their subscribers. Whether any group wants a series is decided once
+// per (series reference, epoch) and kept in a VerdictTable, so the ingest path pays one
+// atomic load per sample while anyone subscribes and one per transaction while nobody does.
+// The epoch moves when the set of groups changes (a subscriber joining or leaving an existing
+// group keeps every answer). Deciding looks only at the groups whose selector names the
+// series' metric (or names none). A series found wanted is registered once with its labels
+// and target groups: committed samples carry only reference, time and value.
 // Committed samples are handed to the dispatch thread (a bounded queue; overflow drops
 // samples and switches the affected clients to snapshots). It sends at most one
 // metric_update per subscription every `update_interval`: a round after a quiet interval
@@ -55,6 +57,7 @@
 
 #include "core/matcher.h"
 #include "dashboard/health.h"
+#include "dashboard/verdict_table.h"
 #include "promql/engine.h"
 #include "storage/observed_appendable.h"
 
@@ -134,23 +137,25 @@ class StreamHub final : public storage::CommitObserver {
   struct ExprGroup;
   // The selector groups a series belongs to; null: none.
   using Targets = std::shared_ptr<const std::vector<std::shared_ptr<SelectorGroup>>>;
-  struct CacheEntry {
-    uint64_t version = 0;
+  // A series some group wanted when it was decided: its labels (committed samples come
+  // without) and the groups it goes to as of `epoch`.
+  struct SeriesEntry {
+    uint64_t epoch = 0;
+    Labels labels;
     Targets targets;
   };
-  struct CacheShard {
+  struct SeriesShard {
     std::mutex mu;
-    std::unordered_map<storage::SeriesRef, CacheEntry> map;
+    std::unordered_map<storage::SeriesRef, SeriesEntry> map;  // guarded by mu
   };
   // The selector groups by the metric name their selector requires ("" for those that
   // require none); rebuilt whenever the set of groups changes, read without mu_.
   struct GroupIndex {
-    uint64_t version = 0;
     std::unordered_map<std::string, std::vector<std::shared_ptr<SelectorGroup>>> by_name;
     std::vector<std::shared_ptr<SelectorGroup>> unnamed;
   };
   static constexpr size_t kShards = 64;
-  static constexpr size_t kMaxCachePerShard = 1 << 16;
+  static constexpr size_t kMaxSeriesPerShard = 1 << 16;
 
   void SendError(const std::shared_ptr<StreamSink>& sink, const std::string* id,
                  std::string_view message);
@@ -160,11 +165,16 @@ class StreamHub final : public storage::CommitObserver {
                      int64_t range_ms, int64_t step_ms);
   // REQUIRES: mu_ held exclusively.
   void UnsubscribeLocked(Client& c, const std::string& id);
-  // The set of selector groups changed: a new version of the index, the cache emptied.
+  // The set of selector groups changed: a new index and a new epoch (every verdict void).
   void RebuildIndexLocked();
   void UpdateActiveLocked();
 
-  Targets Resolve(storage::SeriesRef ref, const Labels& labels);
+  static Targets Match(const GroupIndex& index, const Labels& labels);
+  // Ingest threads, on a verdict missing for `epoch`: decides, registers a wanted series.
+  bool Decide(storage::SeriesRef ref, const Labels& labels, uint64_t epoch);
+  // Dispatch thread: the labels and current targets of a registered series; false if it is
+  // not registered (any more) or no group wants it now.
+  bool Lookup(storage::SeriesRef ref, Labels* labels, Targets* targets);
   // Sends to a live client; a full queue switches it to snapshot mode.
   void SendLive(Client& c, std::shared_ptr<const std::string> msg);
   void EnterSnapshot(Client& c);
@@ -191,9 +201,13 @@ class StreamHub final : public storage::CommitObserver {
 
   std::atomic<bool> active_{false};
   std::atomic<bool> data_arrived_{false};
-  std::array<CacheShard, kShards> cache_;
-  std::atomic<std::shared_ptr<const GroupIndex>> index_;  // read on cache misses only
-  std::atomic<uint64_t> version_{0};                      // index_'s, for cache hits
+  VerdictTable verdicts_;
+  std::array<SeriesShard, kShards> series_;
+  std::atomic<std::shared_ptr<const GroupIndex>> index_;  // read on verdict misses only
+  // Verdicts of older epochs are void. Moves after index_ is replaced (so whoever reads an
+  // epoch and then index_ sees an index at least as new) and when a full series_ shard
+  // is emptied (so its series are decided, and registered, again).
+  std::atomic<uint64_t> epoch_{1};
 
   mutable std::shared_mutex mu_;  // guards clients_, groups_, selector_groups_, their contents
   ClientId next_client_ = 1;

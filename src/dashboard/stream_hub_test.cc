@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -26,6 +27,7 @@ class FakeSink final : public StreamSink {
   SendResult Send(std::shared_ptr<const std::string> text) override {
     std::lock_guard lock(mu_);
     if (!queue_.empty() && queued_ + text->size() > cap_) return SendResult::kFull;
+    sent_.push_back(text);
     if (!paused_) {
       received_.push_back(*text);
       cv_.notify_all();
@@ -63,6 +65,11 @@ class FakeSink final : public StreamSink {
   size_t max_queued() const {
     std::lock_guard lock(mu_);
     return max_queued_;
+  }
+  // Every message queued so far, as the hub handed it over (to tell shared ones apart).
+  std::vector<std::shared_ptr<const std::string>> sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
   }
 
   // Waits for the next message matching `type` (and id, if given); the ones before it are
@@ -102,6 +109,7 @@ class FakeSink final : public StreamSink {
   size_t queued_ = 0;
   size_t max_queued_ = 0;
   std::deque<std::string> received_;
+  std::vector<std::shared_ptr<const std::string>> sent_;
 };
 
 class StreamHubTest : public ::testing::Test {
@@ -334,6 +342,38 @@ TEST_F(StreamHubTest, SharedExpressionEvaluatedOnce) {
   EXPECT_EQ(hub_->stats().expr_evaluations.load(), evals + 1);
 }
 
+TEST_F(StreamHubTest, SameExpressionAndIdShareOneMessage) {
+  Append(UpA(), now_ - 1000, 1);
+  auto a = std::make_shared<FakeSink>();
+  auto b = std::make_shared<FakeSink>();
+  auto c = std::make_shared<FakeSink>();
+  auto ia = hub_->Connect(a);
+  auto ib = hub_->Connect(b);
+  auto ic = hub_->Connect(c);
+  hub_->OnMessage(ia, R"j({"type":"subscribe","id":"x","expr":"sum(up)"})j");
+  hub_->OnMessage(ib, R"j({"type":"subscribe","id":"x","expr":"sum(up)"})j");
+  hub_->OnMessage(ic, R"j({"type":"subscribe","id":"y","expr":"sum(up)"})j");
+  ASSERT_FALSE(a->Next("expr_update", "x").empty());
+  ASSERT_FALSE(b->Next("expr_update", "x").empty());
+  ASSERT_FALSE(c->Next("expr_update", "y").empty());
+  Append(UpA(), now_, 3);
+  ASSERT_FALSE(a->Next("expr_update", "x").empty());
+  ASSERT_FALSE(b->Next("expr_update", "x").empty());
+  ASSERT_FALSE(c->Next("expr_update", "y").empty());
+  auto last_expr = [](const FakeSink& sink) {
+    std::shared_ptr<const std::string> last;
+    for (const auto& m : sink.sent()) {
+      if (m->starts_with(R"({"type":"expr_update")")) last = m;
+    }
+    return last;
+  };
+  auto ma = last_expr(*a), mb = last_expr(*b), mc = last_expr(*c);
+  ASSERT_TRUE(ma && mb && mc);
+  EXPECT_EQ(ma.get(), mb.get());  // one message built for both
+  EXPECT_NE(ma.get(), mc.get());  // another id, another message
+  EXPECT_NE(mc->find(R"("id":"y")"), std::string::npos);
+}
+
 TEST_F(StreamHubTest, BadSubscriptionsGetErrors) {
   auto sink = std::make_shared<FakeSink>();
   auto id = hub_->Connect(sink);
@@ -527,6 +567,67 @@ TEST_F(StreamHubTest, InterestIsCachedPerReference) {
   EXPECT_FALSE(hub_->Interested(2, UpB()));
   hub_->OnMessage(id, R"j({"type":"subscribe","id":"s2","selector":"up{job=\"b\"}"})j");
   EXPECT_TRUE(hub_->Interested(2, UpB()));  // a new version decides again
+}
+
+TEST_F(StreamHubTest, SubscriptionAfterASeriesWasFoundUnwantedGetsItsSamples) {
+  auto sink = std::make_shared<FakeSink>();
+  auto id = hub_->Connect(sink);
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"o","selector":"other"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "o").empty());  // (empty) history
+  Append(UpA(), now_ - 10, 1);                             // decided: nobody wants it
+  const uint64_t decisions = hub_->stats().interest_decisions.load();
+  EXPECT_GE(decisions, 1u);
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"s","selector":"up{job=\"a\"}"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "s").empty());  // history
+  Append(UpA(), now_, 2);
+  auto d = Json(sink->Next("metric_update", "s"));
+  ASSERT_TRUE(d.IsObject());
+  ASSERT_EQ(d["series"].Size(), 1u);
+  EXPECT_STREQ(d["series"][0]["metric"]["job"].GetString(), "a");
+  EXPECT_STREQ(d["series"][0]["values"][0][1].GetString(), "2");
+  EXPECT_GT(hub_->stats().interest_decisions.load(), decisions);  // decided again
+  // Removing it stops them: the next update is the other subscription's.
+  hub_->OnMessage(id, R"j({"type":"unsubscribe","id":"s"})j");
+  Append(UpA(), now_ + 1, 3);
+  Append(Labels{{"__name__", "other"}}, now_ + 1, 4);
+  d = Json(sink->Next("metric_update"));
+  ASSERT_TRUE(d.IsObject());
+  EXPECT_STREQ(d["id"].GetString(), "o");
+  EXPECT_FALSE(hub_->Interested(1234, UpA()));
+}
+
+TEST_F(StreamHubTest, SamplesOnTheirWaySurviveAChangeOfGroups) {
+  auto sink = std::make_shared<FakeSink>();
+  auto id = hub_->Connect(sink);
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"s","selector":"up{job=\"a\"}"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "s").empty());
+  const storage::SeriesRef ref = 424242;  // not the head's: only the hub knows its labels
+  ASSERT_TRUE(hub_->Interested(ref, UpA()));
+  // Another group: every verdict is void, but a sample kept on the old one still goes out.
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"t","selector":"other"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "t").empty());
+  hub_->OnCommit({{ref, now_, 9}});
+  auto d = Json(sink->Next("metric_update", "s"));
+  ASSERT_TRUE(d.IsObject());
+  ASSERT_EQ(d["series"].Size(), 1u);
+  EXPECT_STREQ(d["series"][0]["metric"]["__name__"].GetString(), "up");
+  EXPECT_STREQ(d["series"][0]["metric"]["job"].GetString(), "a");
+  EXPECT_STREQ(d["series"][0]["values"][0][1].GetString(), "9");
+}
+
+TEST_F(StreamHubTest, SamplesOfSeriesNeverFoundWantedAreNotSent) {
+  auto sink = std::make_shared<FakeSink>();
+  auto id = hub_->Connect(sink);
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"s","selector":"up"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "s").empty());
+  ASSERT_FALSE(hub_->Interested(555, Labels{{"__name__", "zzz"}}));
+  hub_->OnCommit({{555, now_, 1}, {556, now_, 2}});  // one unwanted, one never decided
+  EXPECT_TRUE(sink->Next("metric_update", "s", 400ms).empty());
+  Append(UpB(), now_, 3);  // and the stream goes on
+  auto d = Json(sink->Next("metric_update", "s"));
+  ASSERT_TRUE(d.IsObject());
+  ASSERT_EQ(d["series"].Size(), 1u);
+  EXPECT_STREQ(d["series"][0]["values"][0][1].GetString(), "3");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ class ObservedAppender final : public Appender {
     Result<SeriesRef> r = inner_->Append(ref, labels, t, v, opts);
     if (r.ok()) {
       appended_ = true;
-      if (observer_->Interested(*r, labels)) kept_.push_back({*r, labels, t, v});
+      if (observer_->Interested(*r, labels)) kept_.push_back({*r, t, v});
     }
     return r;
   }

@@ -2,12 +2,17 @@
 //
 // Ingest paths append through it instead of the storage itself; queries and metadata pass
 // straight through. After a successful Commit() the observer receives the samples it said it
-// was interested in, with their series reference and labels, on the committing thread.
+// was interested in — series reference, time and value — on the committing thread, once per
+// transaction.
 //
 // Cost on the ingest path: NewAppender asks the observer Active() (an atomic load for the
 // dashboard's stream hub); when it is false the inner appender is returned undecorated, so
 // with nobody listening nothing else happens. Otherwise each successful Append asks
-// Interested(ref, labels), which the observer answers from a per-reference cache.
+// Interested(ref, labels), which the observer answers from a per-reference cache (one atomic
+// load for the stream hub); a sample it does not want costs nothing more. Labels are not
+// copied per sample: an observer that wants a series keeps its labels when it first says so
+// (copying them per sample would also free them on another thread than the one that built
+// them, which the allocator makes everyone pay for).
 //
 // Thread safety: as the wrapped storage. The observer is called from ingest threads
 // concurrently and must be thread-safe; it must outlive the ObservedStorage.
@@ -26,7 +31,6 @@ namespace zw::storage {
 
 struct CommittedSample {
   SeriesRef ref = 0;
-  Labels labels;
   int64_t t = 0;
   double v = 0;
 };
@@ -37,6 +41,8 @@ class CommitObserver {
   // Whether anybody listens now; checked once per transaction, must be cheap.
   virtual bool Active() const = 0;
   // Per accepted sample: whether OnCommit wants it. `ref` is the reference Append returned.
+  // An observer that answers true must know the series' labels by `ref` when OnCommit comes
+  // (it keeps `labels` from its first true answer).
   virtual bool Interested(SeriesRef ref, const Labels& labels) = 0;
   // After a successful Commit of a transaction opened while Active(): the samples Interested
   // accepted, in append order (possibly none: the transaction still means new data arrived).
