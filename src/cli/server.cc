@@ -378,7 +378,7 @@ Status Serve(const ServeOptions& o) {
     std::string self_address =
         (listen->first == "0.0.0.0" ? "127.0.0.1" : listen->first) + ":" + std::to_string(*port);
     std::lock_guard lock(reload_mu);
-    reload = [&o, &scraper, &remote_write, self_address]() -> Status {
+    reload = [&o, &scraper, &remote_write, &dash, self_address]() -> Status {
       auto next = LoadScrapeConfig(o.config_file, self_address);
       if (!next.ok()) {
         spdlog::error("reload rejected, the running configuration stays: {}",
@@ -393,7 +393,16 @@ Status Serve(const ServeOptions& o) {
                       rw.status().message());
         return rw.status();
       }
+      // The dashboard section too (src/dashboard/config.h); a bad one keeps the running one.
+      auto dashboard_next = dashboard::ParseDashboardConfig(*text);
+      if (!dashboard_next.ok()) {
+        Status st =
+            Status::InvalidArgument(o.config_file + ": " + dashboard_next.status().message());
+        spdlog::error("reload rejected, the running configuration stays: {}", st.message());
+        return st;
+      }
       scraper.ApplyConfig(*next);
+      dash.ApplyConfig(std::move(*dashboard_next));
       if (Status st = remote_write.ApplyConfig(*rw); !st.ok()) return st;
       spdlog::info("configuration reloaded from {}", o.config_file);
       return Status::Ok();

@@ -137,15 +137,29 @@ std::vector<promql::Point> RatioSeries(const std::vector<promql::Point>& error,
 }
 
 DashboardService::DashboardService(DashboardConfig config, ServiceContext ctx)
-    : config_(std::move(config)), ctx_(std::move(ctx)), created_ms_(ctx_.now_ms()) {}
+    : config_(std::make_shared<const DashboardConfig>(std::move(config))),
+      ctx_(std::move(ctx)),
+      created_ms_(ctx_.now_ms()) {}
 
-std::optional<std::string> DashboardService::Expression(const DomainConfig& d, Figure f,
+std::shared_ptr<const DashboardConfig> DashboardService::config() const {
+  std::lock_guard lock(config_mu_);
+  return config_;
+}
+
+void DashboardService::ApplyConfig(DashboardConfig config) {
+  auto next = std::make_shared<const DashboardConfig>(std::move(config));
+  std::lock_guard lock(config_mu_);
+  config_ = std::move(next);
+}
+
+std::optional<std::string> DashboardService::Expression(const DashboardConfig& config,
+                                                        const DomainConfig& d, Figure f,
                                                         double quantile, int64_t mint,
                                                         int64_t maxt) {
   const std::string& tmpl = f == Figure::kRequestRate ? d.request_rate
                             : f == Figure::kErrorRate ? d.error_rate
                                                       : d.latency;
-  if (!tmpl.empty()) return config_.Expand(tmpl, d, quantile);
+  if (!tmpl.empty()) return config.Expand(tmpl, d, quantile);
 
   // Automatic: from the names of the domain's metrics.
   std::vector<std::string> names;
@@ -155,7 +169,7 @@ std::optional<std::string> DashboardService::Expression(const DomainConfig& d, F
     if (r.ok()) names = std::move(*r);
   }
   const std::string dom = fmt::format(R"(domain="{}")", d.name);
-  const std::string& w = config_.rate_window;
+  const std::string& w = config.rate_window;
   std::vector<std::string> parts;
   switch (f) {
     case Figure::kRequestRate:
@@ -214,8 +228,9 @@ Result<std::vector<promql::Point>> DashboardService::RangeSeries(
   return out;
 }
 
-std::optional<int64_t> DashboardService::LastSample(const std::string& domain, int64_t now) {
-  int64_t mint = now - config_.freshness_ms;
+std::optional<int64_t> DashboardService::LastSample(const std::string& domain, int64_t now,
+                                                    int64_t freshness_ms) {
+  int64_t mint = now - freshness_ms;
   auto q = ctx_.storage->NewQuerier(mint, now);
   if (!q) return std::nullopt;
   Matchers ms{Matcher::MustMake(MatchType::kEqual, "domain", domain)};
@@ -253,17 +268,18 @@ double DashboardService::IngestRate(int64_t now) {
 }
 
 HealthReport DashboardService::Health() {
+  const std::shared_ptr<const DashboardConfig> config = this->config();
   HealthReport report;
   int64_t now = ctx_.now_ms();
   report.time_ms = now;
   const int64_t step = kSparklineRangeMs / static_cast<int64_t>(kSparklinePoints);
   const int64_t start = now - step * static_cast<int64_t>(kSparklinePoints - 1);
-  for (const DomainConfig& d : config_.domains) {
+  for (const DomainConfig& d : config->domains) {
     DomainHealth h;
     h.name = d.name;
-    h.last_sample_ms = LastSample(d.name, now);
+    h.last_sample_ms = LastSample(d.name, now, config->freshness_ms);
     const int64_t names_from = start - kSparklineRangeMs;
-    auto expr = [&](Figure f, double q) { return Expression(d, f, q, names_from, now); };
+    auto expr = [&](Figure f, double q) { return Expression(*config, d, f, q, names_from, now); };
     auto series = [&](const std::optional<std::string>& e, bool take_max) {
       auto r = RangeSeries(e, start, now, step, take_max);
       if (!r.ok()) {
@@ -279,7 +295,7 @@ HealthReport DashboardService::Health() {
     h.request_rate = LastAt(h.spark_request_rate, now);
     h.error_ratio = LastAt(h.spark_error_ratio, now);
     h.latency_p95 = LastAt(h.spark_latency_p95, now);
-    h.verdict = Judge(d.thresholds, config_.freshness_ms, now, h.last_sample_ms, h.error_ratio,
+    h.verdict = Judge(d.thresholds, config->freshness_ms, now, h.last_sample_ms, h.error_ratio,
                       h.latency_p95);
     report.domains.push_back(std::move(h));
   }
@@ -343,7 +359,8 @@ std::string DashboardService::HealthJson(const HealthReport& report) {
 }
 
 Result<std::string> DashboardService::PerformanceJson(const PerformanceRequest& req) {
-  const DomainConfig* d = config_.Find(req.domain);
+  const std::shared_ptr<const DashboardConfig> config = this->config();
+  const DomainConfig* d = config->Find(req.domain);
   if (!d) return Status::NotFound(fmt::format("unknown domain \"{}\"", req.domain));
   if (req.range_ms <= 0) return Status::InvalidArgument("range must be positive");
   int64_t step = req.step_ms > 0 ? req.step_ms : std::max<int64_t>(1000, req.range_ms / 240);
@@ -360,8 +377,8 @@ Result<std::string> DashboardService::PerformanceJson(const PerformanceRequest& 
   };
   std::vector<Named> series;
   auto fetch = [&](Figure f, double q, bool take_max) -> Result<std::vector<promql::Point>> {
-    return RangeSeries(Expression(*d, f, q, start - kSparklineRangeMs, end), start, end, step,
-                       take_max);
+    return RangeSeries(Expression(*config, *d, f, q, start - kSparklineRangeMs, end), start, end,
+                       step, take_max);
   };
   auto request = fetch(Figure::kRequestRate, 0, false);
   if (!request.ok()) return request.status();
@@ -380,7 +397,7 @@ Result<std::string> DashboardService::PerformanceJson(const PerformanceRequest& 
 
   // Top series over the last rate window before `end`: counters by their rate; when the
   // domain has no counters, every series by samples per second.
-  auto window = ParseDurationMs(config_.rate_window);
+  auto window = ParseDurationMs(config->rate_window);
   int64_t win = window.ok() ? *window : 60000;
   std::vector<TopEntry> counters, others;
   if (auto q = ctx_.storage->NewQuerier(end - win, end)) {

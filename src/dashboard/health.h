@@ -11,11 +11,13 @@
 // The reason names the rule that decided.
 //
 // Thread safety: DashboardService is thread-safe (queries run concurrently; the ingest-rate
-// tracker has its own lock).
+// tracker has its own lock). ApplyConfig swaps the configuration: a call already running
+// finishes with the one it started with.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -88,7 +90,11 @@ class DashboardService {
  public:
   DashboardService(DashboardConfig config, ServiceContext ctx);
 
-  const DashboardConfig& config() const { return config_; }
+  // The configuration in force (a snapshot; ApplyConfig does not change it).
+  std::shared_ptr<const DashboardConfig> config() const;
+  // Replaces the configuration (SIGHUP / POST /-/reload); the caller has validated it
+  // (ParseDashboardConfig). Health and performance calls from now on use it.
+  void ApplyConfig(DashboardConfig config);
   int64_t Now() const { return ctx_.now_ms(); }
 
   HealthReport Health();
@@ -104,17 +110,18 @@ class DashboardService {
   // The figure's configured expression, or the automatic one built from the names of the
   // domain's metrics with samples in [mint, maxt]; nullopt when there is nothing to build it
   // from.
-  std::optional<std::string> Expression(const DomainConfig& d, Figure f, double quantile,
-                                        int64_t mint, int64_t maxt);
+  std::optional<std::string> Expression(const DashboardConfig& config, const DomainConfig& d,
+                                        Figure f, double quantile, int64_t mint, int64_t maxt);
   // One series per step: the sum (or max) over the result's series, from a range query; no
   // points without an expression.
   Result<std::vector<promql::Point>> RangeSeries(const std::optional<std::string>& expr,
                                                  int64_t start, int64_t end, int64_t step,
                                                  bool take_max);
-  std::optional<int64_t> LastSample(const std::string& domain, int64_t now);
+  std::optional<int64_t> LastSample(const std::string& domain, int64_t now, int64_t freshness_ms);
   double IngestRate(int64_t now);
 
-  const DashboardConfig config_;
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const DashboardConfig> config_;  // guarded by config_mu_; never null
   const ServiceContext ctx_;
   const int64_t created_ms_;
 

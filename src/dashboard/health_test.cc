@@ -193,5 +193,32 @@ TEST_F(ServiceTest, Performance) {
   EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ServiceTest, AppliedConfigDecidesFromTheNextCall) {
+  Counter("database", "requests", 10);
+  Counter("database", "errors", 0.2);  // 2 %: degraded by the default thresholds
+  auto before = service_->config();
+  EXPECT_EQ(Domain(service_->Health(), "database").verdict.status, HealthStatus::kDegraded);
+  auto next = ParseDashboardConfig(
+      "dashboard:\n"
+      "  domains:\n"
+      "    - name: database\n"
+      "      thresholds: {error_ratio: {degraded: 0.05, unhealthy: 0.1}}\n"
+      "    - payments\n");
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  service_->ApplyConfig(std::move(*next));
+  auto r = service_->Health();
+  ASSERT_EQ(r.domains.size(), 2u);
+  EXPECT_EQ(r.domains[0].name, "database");
+  EXPECT_EQ(r.domains[0].verdict.status, HealthStatus::kHealthy) << r.domains[0].verdict.reason;
+  EXPECT_EQ(r.domains[1].name, "payments");
+  EXPECT_EQ(r.domains[1].verdict.status, HealthStatus::kUnknown);
+  EXPECT_EQ(service_->PerformanceJson({.domain = "neural", .end_ms = kNow}).status().code(),
+            StatusCode::kNotFound);  // no longer a domain
+  EXPECT_TRUE(service_->PerformanceJson({.domain = "payments", .end_ms = kNow}).ok());
+  // A snapshot taken before stays as it was.
+  EXPECT_EQ(before->domains.size(), 5u);
+  EXPECT_EQ(service_->config()->domains.size(), 2u);
+}
+
 }  // namespace
 }  // namespace zw::dashboard

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import struct
+import tempfile
 import threading
 import time
 import unittest
@@ -227,6 +228,65 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(self.server.proc.returncode, 0, self.server.output())
         self.assertLess(took, 5, "shutdown took %.1f s" % took)
         self.assertEqual(sorted(codes), [1001] * 5)
+
+
+class DashboardReloadTest(unittest.TestCase):
+    """The dashboard: section is re-read with the rest of --config (POST /-/reload, SIGHUP)."""
+
+    def setUp(self):
+        fd, self.cfg = tempfile.mkstemp(prefix="zw-dash-", suffix=".yml")
+        os.close(fd)
+        self.write_config("dashboard:\n  domains: [alpha, beta]\n")
+        self.server = zwtest.Server(extra_args=["--config", self.cfg]).start()
+
+    def tearDown(self):
+        self.server.cleanup()
+        os.unlink(self.cfg)
+
+    def write_config(self, text):
+        with open(self.cfg, "w") as f:
+            f.write(text)
+
+    def domains(self):
+        status, body = self.server.get_json("/api/health")
+        self.assertEqual(status, 200)
+        return [d["name"] for d in body["data"]["domains"]]
+
+    def test_reload_applies_dashboard_section_and_rejects_a_bad_one(self):
+        self.assertEqual(self.domains(), ["alpha", "beta"])
+        ws = WebSocket(self.server.port)
+        try:
+            self.write_config("dashboard:\n  domains:\n    - gamma\n")
+            status, _, body = self.server.request("POST", "/-/reload")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(self.domains(), ["gamma"])
+            # The stream's summaries follow (one every 5 s; one computed just before the
+            # reload may still name the old domains).
+            m = ws.recv_until(lambda m: m["type"] == "summary_update" and
+                              [d["name"] for d in m["data"]["domains"]] == ["gamma"], timeout=12)
+            self.assertEqual(m["data"]["domains"][0]["status"], "unknown")
+        finally:
+            ws.close()
+
+        # A bad section is refused with the key named; the running configuration stays.
+        self.write_config("dashboard:\n  domains:\n    - name: delta\n      latency: sum(\n")
+        status, _, body = self.server.request("POST", "/-/reload")
+        self.assertEqual(status, 400, body)
+        err = json.loads(body)["error"]
+        self.assertIn("dashboard.domains[0].latency", err)
+        self.assertIn(self.cfg, err)
+        self.assertEqual(self.domains(), ["gamma"])
+        self.assertIn("reload rejected", self.server.output())
+
+        # SIGHUP reloads it too.
+        self.write_config("dashboard:\n  domains: [delta, epsilon]\n")
+        self.server.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while self.domains() != ["delta", "epsilon"] and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.domains(), ["delta", "epsilon"])
+        status, _ = self.server.get_json("/api/performance", {"domain": "gamma"})
+        self.assertEqual(status, 404)  # no longer a domain
 
 
 if __name__ == "__main__":
