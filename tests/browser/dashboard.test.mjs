@@ -290,6 +290,63 @@ describe("dashboard", () => {
     await context.close();
   });
 
+  test("a chart with many series has a compact legend: every series listed, values on hover, keyboard toggles", async () => {
+    const n = 14; // above the compact legend's threshold (COMPACT_LEGEND_MIN_SERIES in web/src/chart.ts)
+    const now = Date.now();
+    const events = [];
+    for (let k = 0; k < 30; k++)
+      for (let s = 0; s < n; s++) events.push({ source: "browser-test", domain: "memory", type: "gauge", name: "legend", value: 100 + s, labels: { s: String(s) }, timestamp: now - (30 - k) * 15000 });
+    const r = await server.push(events);
+    assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
+    const { page, context, errors } = await openPage("#/board?range=10m&q=memory_legend");
+    await page.waitForFunction((n) => window.__draws.some((d) => d.chart === "memory_legend" && d.last.length === n), n, { timeout: 15000 });
+    const chart = page.locator('figure.chart[aria-label="memory_legend"]');
+    const items = chart.locator(".legend-list li");
+    assert.equal(await items.count(), n);
+    assert.equal(await chart.locator(".u-legend").count(), 0, "uPlot's own legend is not built");
+    // Every series is listed: the shared labels once, each item its own label, the full name as its title.
+    assert.match(await chart.locator(".legend-common").textContent(), /^memory_legend\{.*source="browser-test"/);
+    const titles = await items.evaluateAll((lis) => lis.map((li) => li.title));
+    const shown = await items.locator(".n").allTextContents();
+    for (let s = 0; s < n; s++) {
+      assert.ok(titles.some((t) => t.startsWith("memory_legend{") && t.includes(`s="${s}"`)), `series s=${s} in ${titles.join(" | ")}`);
+      assert.ok(shown.includes(`{s="${s}"}`), `item for s=${s} in ${shown.join(" ")}`);
+    }
+    // No values until the plot is hovered; then each item shows its series' value there.
+    assert.deepEqual(await items.locator(".v").allTextContents(), new Array(n).fill(""));
+    const box = await chart.locator(".u-over").boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.waitForFunction(() => document.querySelector('figure[aria-label="memory_legend"] .legend-list .v')?.textContent !== "", null, { timeout: 5000 });
+    const pairs = await items.evaluateAll((lis) => lis.map((li) => [li.querySelector(".n").textContent, li.querySelector(".v").textContent]));
+    for (const [name, value] of pairs) assert.equal(value, String(100 + Number(/s="(\d+)"/.exec(name)[1])), `${name} shows ${value}`);
+    assert.match(await chart.locator(".legend-readout").textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    await page.mouse.move(2, 2);
+    await page.waitForFunction(() => document.querySelector('figure[aria-label="memory_legend"] .legend-list .v')?.textContent === "", null, { timeout: 5000 });
+    // One tab stop; arrows choose a series (its newest value shown), Enter hides and shows it.
+    const list = chart.locator(".legend-list");
+    assert.equal(await chart.locator(".legend-compact [tabindex]").count(), 1);
+    await list.focus();
+    await page.keyboard.press("ArrowDown"); // the first series
+    assert.equal(await page.locator(`[id="${await list.getAttribute("aria-activedescendant")}"] .n`).textContent(), shown[0]);
+    await page.keyboard.press("ArrowDown"); // the second
+    const active = await list.getAttribute("aria-activedescendant");
+    const item = page.locator(`[id="${active}"]`);
+    assert.equal(await item.locator(".n").textContent(), shown[1]);
+    await page.waitForFunction((id) => document.getElementById(id).querySelector(".v").textContent !== "", active, { timeout: 5000 });
+    assert.match(await chart.locator(".legend-readout").textContent(), /\(newest\)$/);
+    const drawsBefore = await page.evaluate(() => window.__draws.length);
+    await page.keyboard.press("Enter");
+    assert.equal(await item.getAttribute("aria-selected"), "false");
+    await page.waitForFunction((k) => window.__draws.length > k, drawsBefore, { timeout: 5000 }); // redrawn without it
+    await page.keyboard.press(" ");
+    assert.equal(await item.getAttribute("aria-selected"), "true");
+    await item.click();
+    assert.equal(await item.getAttribute("aria-selected"), "false");
+    await screenshot(page, "board-compact-legend");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("status page shows build, runtime, flags, targets and TSDB stats (light and dark)", async () => {
     for (const scheme of ["light", "dark"]) {
       const { page, context, errors } = await openPage("#/status", { colorScheme: scheme });

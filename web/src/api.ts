@@ -1,4 +1,4 @@
-import { parseDuration, parseSample } from "./util";
+import { parseDuration, parseSample, timed } from "./util";
 
 // The HTTP API as the pages use it: Prometheus's endpoints, and the dashboard's /api/health and
 // /api/performance (docs/dashboard_api.md). When the server has no dashboard endpoints (an
@@ -62,7 +62,8 @@ export async function api<T>(path: string, params: Params = {}, signal?: AbortSi
   }
   let json: { status?: string; data?: T; error?: string; errorType?: string };
   try {
-    json = await resp.json();
+    const text = await resp.text();
+    json = timed("zw:parse", () => JSON.parse(text));
   } catch {
     throw new ApiError(`${path}: HTTP ${resp.status} with a body that is not JSON`, resp.status, "bad_response");
   }

@@ -3,14 +3,21 @@
 // pixels (see maxPoints) and redraws only what changed.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { type Columns, type MatrixSeries, type Point, matrixToColumns } from "./api";
-import { formatTime, formatValue, h, parseSample, seriesName } from "./util";
+import { type Columns, type Labels, type MatrixSeries, type Point, matrixToColumns } from "./api";
+import { CompactLegend, shortNames } from "./legend";
+import { formatTime, formatValue, h, parseSample, seriesName, timed, timingOn } from "./util";
 
 const palette = ["#3274d9", "#e0752d", "#37872d", "#c4162a", "#8f3bb8", "#0a8f8f", "#b8860b", "#d63384", "#5a6e8c", "#6c9a00"];
 
 export function seriesColor(i: number): string {
   if (i < palette.length) return palette[i];
   return `hsl(${(i * 137.508) % 360}, 60%, 50%)`;
+}
+
+// The series' colour at a quarter opacity, for stacked areas.
+function seriesFill(i: number): string {
+  if (i < palette.length) return palette[i] + "40";
+  return `hsla(${(i * 137.508) % 360}, 60%, 50%, 0.25)`;
 }
 
 export interface ChartOptions {
@@ -24,8 +31,68 @@ export interface ChartOptions {
   label?: (metric: Record<string, string>) => string;
 }
 
+// Charts with this many series or more get the compact legend (legend.ts) instead of uPlot's
+// live table, and 1 px lines (which the canvas draws as hairlines, much cheaper than wider
+// strokes; with that many series thinner lines also read better).
+export const COMPACT_LEGEND_MIN_SERIES = 11;
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+}
+
+// The theme's chart colours. getComputedStyle on a page whose DOM just changed forces a style
+// recalculation, so on a page of charts being built one after another they are read once per
+// theme (the page is rebuilt when the theme changes).
+const darkQuery = matchMedia("(prefers-color-scheme: dark)");
+let themeCache: { key: string; fg: string; grid: string } | null = null;
+function themeColors(): { fg: string; grid: string } {
+  const key = `${document.documentElement.dataset.theme ?? "auto"}:${darkQuery.matches}`;
+  if (themeCache?.key !== key) themeCache = { key, fg: cssVar("--fg-muted"), grid: cssVar("--grid") };
+  return themeCache;
+}
+
+// Runs fn in the next animation frame together with every other function queued before it:
+// charts whose data arrived within one frame are built one after another and drawn in the
+// same frame, rather than each forcing its own style and layout pass.
+let frameQueue: (() => void)[] = [];
+let frameRequested = false;
+// Plots built in the current batch, put into the page once all of them have drawn.
+let attachQueue: (() => void)[] | null = null;
+export function inNextFrame<T>(fn: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    frameQueue.push(() => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        reject(e);
+      }
+    });
+    if (!frameRequested) {
+      frameRequested = true;
+      requestAnimationFrame(() => {
+        frameRequested = false;
+        const fns = frameQueue;
+        frameQueue = [];
+        const attach: (() => void)[] = [];
+        attachQueue = attach;
+        try {
+          for (const f of fns) f();
+        } finally {
+          attachQueue = null;
+        }
+        // Queued after every plot's first draw (uPlot draws in a microtask of its own).
+        queueMicrotask(() => attach.forEach((a) => a()));
+      });
+    }
+  });
+}
+
+// Puts a newly built plot into the page after its first draw: a plot drawn while detached
+// does not make the canvas resolve its fonts against the page's (dirty) styles, which on a
+// page of charts built in one go cost a style recalculation per chart.
+function attachAfterDraw(attach: () => void): void {
+  if (attachQueue) attachQueue.push(attach);
+  else queueMicrotask(attach);
 }
 
 export class TimeChart {
@@ -35,11 +102,14 @@ export class TimeChart {
   private u: uPlot | null = null;
   private keys: string[] = [];
   private names: string[] = [];
+  private metrics: Labels[] = [];
+  private legend: CompactLegend | null = null;
   private xs: number[] = [];
   private ys: (number | null)[][] = [];
   private resize: ResizeObserver;
   private lastWidth = 0;
   private measured = 0; // 0: not measured yet
+  private drawStart = 0;
 
   constructor(
     parent: HTMLElement,
@@ -94,11 +164,13 @@ export class TimeChart {
     this.xs = cols.timestamps;
     this.keys = keys;
     this.names = cols.series.map((s, i) => (this.opts.label ? this.opts.label(s.metric) : keys[i]));
+    this.metrics = cols.series.map((s) => s.metric);
     this.ys = cols.series.map((s) => s.values);
     // The same series as drawn: new data only, no new plot (live updates take this path).
     if (same) {
       this.emptyEl.hidden = this.hasData();
       this.u!.setData(this.plotData());
+      this.legend?.dataChanged();
     } else this.rebuild();
   }
 
@@ -113,6 +185,7 @@ export class TimeChart {
         row = this.keys.length;
         this.keys.push(key);
         this.names.push(this.opts.label ? this.opts.label(s.metric) : key);
+        this.metrics.push(s.metric);
         this.ys.push(new Array(this.xs.length).fill(null));
         structural = true;
       }
@@ -128,7 +201,10 @@ export class TimeChart {
       }
     }
     if (structural || !this.u) this.rebuild();
-    else this.u.setData(this.plotData());
+    else {
+      this.u.setData(this.plotData());
+      this.legend?.dataChanged();
+    }
     this.emptyEl.hidden = this.hasData();
   }
 
@@ -168,6 +244,8 @@ export class TimeChart {
     this.resize.disconnect();
     this.u?.destroy();
     this.u = null;
+    this.legend?.destroy();
+    this.legend = null;
     this.el.remove();
   }
 
@@ -187,14 +265,46 @@ export class TimeChart {
     return [this.xs, ...ys] as uPlot.AlignedData;
   }
 
+  // A compact legend under the plot for a chart with many series (null: uPlot's own or none).
+  private buildLegend(): CompactLegend | null {
+    if (this.opts.legend === false || this.names.length < COMPACT_LEGEND_MIN_SERIES) return null;
+    const short = this.opts.label ? { common: "", names: this.names } : shortNames(this.metrics);
+    const unit = this.opts.unit ?? "";
+    const legend = new CompactLegend(
+      this.opts.title,
+      this.names,
+      short.names,
+      short.common,
+      this.names.map((_, i) => seriesColor(i)),
+      {
+        focus: (i) => this.u?.setSeries(i === null ? null : i + 1, { focus: i !== null }),
+        toggle: (i) => {
+          const s = this.u?.series[i + 1];
+          if (!s || !this.u) return true;
+          this.u.setSeries(i + 1, { show: !s.show });
+          return this.u.series[i + 1].show !== false;
+        },
+        value: (i, idx) => formatValue(this.ys[i]?.[idx] ?? null, unit),
+        time: (idx) => (idx < this.xs.length ? formatTime(this.xs[idx]) : "–"),
+        lastIndex: () => (this.xs.length ? this.xs.length - 1 : null),
+      },
+    );
+    this.plotEl.after(legend.el);
+    return legend;
+  }
+
   private rebuild(): void {
     this.u?.destroy();
     this.u = null;
+    this.legend?.destroy();
+    this.legend = null;
     this.emptyEl.hidden = this.hasData();
-    const fg = cssVar("--fg-muted");
-    const grid = cssVar("--grid");
+    const { fg, grid } = themeColors();
     const unit = this.opts.unit ?? "";
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const legend = timed("zw:legend", () => this.buildLegend());
+    this.legend = legend;
+    const lineWidth = this.names.length >= COMPACT_LEGEND_MIN_SERIES ? 1 : 1.5;
     const opts: uPlot.Options = {
       width: this.width(),
       height: this.height(),
@@ -203,8 +313,8 @@ export class TimeChart {
         ...this.names.map((name, i) => ({
           label: name,
           stroke: seriesColor(i),
-          width: 1.5,
-          fill: this.opts.stacked ? seriesColor(i) + "40" : undefined,
+          width: lineWidth,
+          fill: this.opts.stacked ? seriesFill(i) : undefined,
           points: { show: false },
           spanGaps: false,
           value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) =>
@@ -213,13 +323,27 @@ export class TimeChart {
       ],
       axes: [axis, { ...axis, size: 64, values: (_u, vals) => vals.map((v) => formatValue(v, unit)) }],
       scales: { x: { time: true }, y: this.opts.log ? { distr: 3 } : {} },
-      legend: { show: this.opts.legend !== false && this.names.length > 0, live: true },
+      legend: { show: !legend && this.opts.legend !== false && this.names.length > 0, live: true },
       cursor: { focus: { prox: 16 } },
       focus: { alpha: 0.4 },
       hooks: {
+        setCursor: [(u) => legend?.hover(u.cursor.idx ?? null)],
+        setSeries: [
+          (_u, si, o) => {
+            // uPlot passes the setSeries options ({show?, focus?}), typed as a Series.
+            const focus = (o as { focus?: boolean }).focus;
+            if (legend && focus !== undefined) legend.focusedOnPlot(si === null || !focus ? null : si - 1);
+          },
+        ],
+        drawClear: [
+          () => {
+            if (timingOn()) this.drawStart = performance.now();
+          },
+        ],
         draw: [
           // Announces each redraw (tests and bench/dashboard measure latency with it).
           () => {
+            if (timingOn()) performance.measure("zw:draw", { start: this.drawStart, end: performance.now() });
             const n = this.xs.length;
             const last = n && this.ys.length ? this.ys.map((r) => r[n - 1]) : [];
             document.dispatchEvent(new CustomEvent("zw:draw", { detail: { chart: this.opts.title, maxX: n ? this.xs[n - 1] : 0, last } }));
@@ -228,7 +352,11 @@ export class TimeChart {
       },
     };
     this.lastWidth = opts.width;
-    this.u = new uPlot(opts, this.plotData(), this.plotEl);
+    const u = timed("zw:build", () => new uPlot(opts, this.plotData()));
+    this.u = u;
+    attachAfterDraw(() => {
+      if (this.u === u) this.plotEl.append(u.root);
+    });
   }
 }
 

@@ -120,6 +120,21 @@ export function seriesName(metric: Record<string, string>): string {
   return `${name}{${labels.join(", ")}}`;
 }
 
+// Phase timing for bench/dashboard: User Timing measures named "zw:<phase>", recorded only when
+// the page has set window.__zwTiming (the benchmark's profile mode does), so that an ordinary
+// page, live for days, never fills the browser's timing buffer.
+export const timingOn = (): boolean => (window as { __zwTiming?: boolean }).__zwTiming === true;
+
+export function timed<T>(name: string, fn: () => T): T {
+  if (!timingOn()) return fn();
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    performance.measure(name, { start, end: performance.now() });
+  }
+}
+
 export function nowSec(): number {
   return Date.now() / 1000;
 }

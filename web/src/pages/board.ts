@@ -2,7 +2,7 @@
 // panels: #/board?range=6h&q=expr1&q=expr2&... Each chart asks for as many points as it is
 // wide and stays live through an expression subscription.
 import { QueryResult, chartStep, queryRangeColumns } from "../api";
-import { TimeChart } from "../chart";
+import { TimeChart, inNextFrame } from "../chart";
 import { live } from "../live";
 import type { Route } from "../route";
 import { h, parseDuration } from "../util";
@@ -29,11 +29,14 @@ export function renderBoard(root: HTMLElement, route: Route): () => void {
     const width = chart.width();
     const step = chartStep(rangeSec, width, userStep);
     return queryRangeColumns(q, end - rangeSec, end, step, width)
-      .then((cols) => {
-        if (disposed) return;
-        chart.setColumns(cols);
-        return { q, chart, step };
-      })
+      .then((cols) =>
+        // Charts whose data arrived within one frame are built and drawn together.
+        inNextFrame(() => {
+          if (disposed) return;
+          chart.setColumns(cols);
+          return { q, chart, step };
+        }),
+      )
       .catch((e: Error) => {
         if (!disposed) chart.el.append(h("p", { class: "error", role: "alert" }, e.message));
       });
