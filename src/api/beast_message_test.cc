@@ -136,6 +136,21 @@ TEST(ToWireResponseTest, HeadKeepsContentLengthButDropsBody) {
   EXPECT_TRUE(wire.body().empty());
 }
 
+// A query result's body can be tens of megabytes: the wire message takes the handler's string
+// itself, never a copy of it.
+TEST(ToWireResponseTest, LargeBodyIsMovedNotCopied) {
+  std::string body(32 << 20, 'x');
+  body.front() = '[';
+  body.back() = ']';
+  const char* bytes = body.data();
+  HttpResponse response = JsonResponse(std::move(body));
+  EXPECT_EQ(response.body.data(), bytes);
+  WireResponse wire = ToWireResponse(std::move(response), 11, true, false);
+  EXPECT_EQ(wire.body().data(), bytes);
+  EXPECT_EQ(wire.body().size(), size_t{32} << 20);
+  EXPECT_EQ(Field(wire, http::field::content_length), std::to_string(32 << 20));
+}
+
 TEST(ToWireResponseTest, NoContentStatusDropsBody) {
   HttpResponse response;
   response.status = 204;

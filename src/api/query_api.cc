@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/params.h"
+#include "api/query_api_json.h"
 #include "core/time.h"
 #include "dashboard/reduce.h"
 #include "promql/ast.h"
@@ -28,59 +29,9 @@ using promql::JsonWriter;
 // Prometheus allows at most this many steps in one range query.
 constexpr int64_t kMaxPoints = 11000;
 
-// Prometheus 2.42's stats.QueryStats: timings in seconds and sample counts.
-void Stats(JsonWriter& w, const promql::QueryStats& st) {
-  w.Key("stats");
-  w.StartObject();
-  w.Key("timings");
-  w.StartObject();
-  w.Key("evalTotalTime");
-  w.Double(st.eval_total);
-  w.Key("resultSortTime");
-  w.Double(st.result_sort);
-  w.Key("queryPreparationTime");
-  w.Double(st.query_preparation);
-  w.Key("innerEvalTime");
-  w.Double(st.inner_eval);
-  w.Key("execQueueTime");
-  w.Double(st.exec_queue);
-  w.Key("execTotalTime");
-  w.Double(st.exec_total);
-  w.EndObject();
-  w.Key("samples");
-  w.StartObject();
-  w.Key("totalQueryableSamples");
-  w.Uint64(st.total_queryable_samples);
-  w.Key("peakSamples");
-  w.Uint64(st.peak_samples);
-  w.EndObject();
-  w.EndObject();
-}
-
 // `columns`: a range result in query_range's layout=columns (dashboard::WriteColumns).
-HttpResponse QueryResponse(const promql::QueryResult& r, bool with_stats, bool columns = false) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("status");
-  w.String("success");
-  w.Key("data");
-  w.StartObject();
-  if (columns) {
-    dashboard::WriteColumns(w, std::get<promql::Matrix>(r.value));
-  } else {
-    promql::WriteResult(w, r.value);
-  }
-  if (with_stats) Stats(w, r.stats);
-  w.EndObject();
-  if (!r.warnings.empty()) {
-    w.Key("warnings");
-    w.StartArray();
-    for (const auto& warning : r.warnings) w.String(warning.c_str());
-    w.EndArray();
-  }
-  w.EndObject();
-  return JsonResponse(std::string(buf.GetString(), buf.GetSize()));
+HttpResponse QueryResponse(promql::QueryResult&& r, bool with_stats, bool columns = false) {
+  return JsonResponse(QueryBodyJson(std::move(r), with_stats, columns));
 }
 
 HttpResponse EvalError(const HttpRequest& req, const std::string& query, const Status& st) {
@@ -165,7 +116,7 @@ HttpResponse Instant(const ApiContext& ctx, HttpRequest& req, int64_t now) {
   if (!control.ok()) return StatusResponse(control.status());
   auto r = ctx.engine->Instant(*ctx.storage, query, *t, *control);
   if (!r.ok()) return EvalError(req, query, r.status());
-  return QueryResponse(*r, WantStats(req));
+  return QueryResponse(std::move(*r), WantStats(req));
 }
 
 HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
@@ -206,7 +157,7 @@ HttpResponse Range(const ApiContext& ctx, HttpRequest& req) {
   auto r = ctx.engine->Range(*ctx.storage, query, *start, *end, *step, *control);
   if (!r.ok()) return EvalError(req, query, r.status());
   dashboard::ReduceMatrix(std::get<promql::Matrix>(r->value), *max_points);  // 0: unchanged
-  return QueryResponse(*r, WantStats(req), *columns);
+  return QueryResponse(std::move(*r), WantStats(req), *columns);
 }
 
 }  // namespace

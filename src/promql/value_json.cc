@@ -51,6 +51,26 @@ void WriteNumberOrNull(JsonWriter& w, std::optional<double> v) {
   }
 }
 
+void WriteVectorSample(JsonWriter& w, const VectorSample& smp) {
+  w.StartObject();
+  w.Key("metric");
+  WriteLabels(w, smp.labels);
+  w.Key("value");
+  WritePoint(w, smp.t, smp.v);
+  w.EndObject();
+}
+
+void WriteSeries(JsonWriter& w, const Series& series) {
+  w.StartObject();
+  w.Key("metric");
+  WriteLabels(w, series.labels);
+  w.Key("values");
+  w.StartArray();
+  for (const auto& p : series.points) WritePoint(w, p.t, p.v);
+  w.EndArray();
+  w.EndObject();
+}
+
 void WriteResult(JsonWriter& w, const Value& value) {
   w.Key("resultType");
   WriteString(w, ValueTypeName(TypeOf(value)));
@@ -64,27 +84,11 @@ void WriteResult(JsonWriter& w, const Value& value) {
     w.EndArray();
   } else if (const auto* vec = std::get_if<Vector>(&value)) {
     w.StartArray();
-    for (const auto& smp : *vec) {
-      w.StartObject();
-      w.Key("metric");
-      WriteLabels(w, smp.labels);
-      w.Key("value");
-      WritePoint(w, smp.t, smp.v);
-      w.EndObject();
-    }
+    for (const auto& smp : *vec) WriteVectorSample(w, smp);
     w.EndArray();
   } else {
     w.StartArray();
-    for (const auto& series : std::get<Matrix>(value)) {
-      w.StartObject();
-      w.Key("metric");
-      WriteLabels(w, series.labels);
-      w.Key("values");
-      w.StartArray();
-      for (const auto& p : series.points) WritePoint(w, p.t, p.v);
-      w.EndArray();
-      w.EndObject();
-    }
+    for (const auto& series : std::get<Matrix>(value)) WriteSeries(w, series);
     w.EndArray();
   }
 }

@@ -22,6 +22,10 @@ void WriteTime(JsonWriter& w, int64_t ms);
 void WritePoint(JsonWriter& w, int64_t t, double v);    // [t, "v"]
 void WriteLabels(JsonWriter& w, const Labels& labels);  // {"name":"value",...}
 void WriteString(JsonWriter& w, std::string_view s);
+// One element of a vector result: {"metric":{...},"value":[t,"v"]}.
+void WriteVectorSample(JsonWriter& w, const VectorSample& smp);
+// One element of a matrix result: {"metric":{...},"values":[[t,"v"],...]}.
+void WriteSeries(JsonWriter& w, const Series& series);
 // A finite number as a JSON number; NaN, ±Inf and absent as null.
 void WriteNumberOrNull(JsonWriter& w, std::optional<double> v);
 // The "resultType" and "result" members of /api/v1/query(_range)'s data object, written into
