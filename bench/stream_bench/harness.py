@@ -84,7 +84,19 @@ def push(conn, body):
         raise RuntimeError("push failed: %d %s" % (r.status, data[:200]))
 
 
-def measure_latency(port, pushes):
+def stream_counters(port):
+    """The server's zenwatch_stream_*_total counters from /metrics."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    out = {}
+    for m in re.finditer(r"^zenwatch_stream_(\w+)_total (\S+)$", text, re.M):
+        out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def measure_latency(port, pushes, interval):
     ws = WebSocket(port)
     ws.send({"type": "subscribe", "id": "lat", "selector": 'bench_latency{domain="bench"}'})
     ws.recv_until(lambda m: m["type"] == "metric_update")  # history
@@ -120,7 +132,7 @@ def measure_latency(port, pushes):
             time.sleep(0.0002)
         if key in arrivals:
             latencies.append(max(0.0, arrivals[key] - acked) * 1000)
-        time.sleep(0.01)
+        time.sleep(interval)
     done.set()
     ws.close()
     conn.close()
@@ -128,7 +140,7 @@ def measure_latency(port, pushes):
     return latencies
 
 
-def _dashboards_main(port, n, ready, stop, received):
+def _dashboards_main(port, n, ready, stop, received, read_every):
     """In a process of its own, so that reading what the dashboards are sent does not take
     the pushing threads' interpreter lock."""
     socks = []
@@ -152,11 +164,17 @@ def _dashboards_main(port, n, ready, stop, received):
         sel.register(ws.sock, selectors.EVENT_READ)
     total = 0
     while not stop.is_set():
+        # The server sends a subscription at most one update per 250 ms: reading every
+        # read_every seconds drains each socket once per pass instead of waking per message,
+        # so that the readers take little of the core the pushing threads share with them.
+        # The socket buffers hold many passes' worth, so the server never sees a slow client.
         for key, _ in sel.select(timeout=0.2):
             try:
                 total += len(key.fileobj.recv(1 << 20))
             except (BlockingIOError, OSError):
                 pass
+        if read_every:
+            stop.wait(read_every)
     received.value = total
     for ws in socks:
         ws.sock.close()
@@ -166,12 +184,12 @@ class Dashboards:
     """N WebSocket clients, each subscribed to a few selectors and expressions, in a child
     process that reads and discards what they are sent (so they keep up, as a browser would)."""
 
-    def __init__(self, port, n):
+    def __init__(self, port, n, read_every=0.0):
         ctx = multiprocessing.get_context("fork")
         self.ready, self.stop_flag = ctx.Event(), ctx.Event()
         self.received = ctx.Value("q", 0)
         self.proc = ctx.Process(target=_dashboards_main,
-                                args=(port, n, self.ready, self.stop_flag, self.received))
+                                args=(port, n, self.ready, self.stop_flag, self.received, read_every))
         self.proc.start()
         if not self.ready.wait(60):
             self.close()
@@ -180,6 +198,12 @@ class Dashboards:
     @property
     def bytes(self):
         return self.received.value
+
+    def cpu_seconds(self):
+        """User + system CPU time the reading process has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self):
         self.stop_flag.set()
@@ -247,7 +271,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--zenwatch", required=True)
     ap.add_argument("--dashboards", type=int, default=100)
-    ap.add_argument("--pushes", type=int, default=300, help="latency samples")
+    ap.add_argument("--pushes", type=int, default=100, help="latency samples")
+    ap.add_argument("--push-interval", type=float, default=0.3,
+                    help="seconds between latency pushes after each one arrived; below the "
+                         "server's 250 ms update interval this measures the coalescing instead")
     ap.add_argument("--seconds", type=float, default=8, help="per throughput run")
     ap.add_argument("--runs", type=int, default=3, help="runs per configuration")
     ap.add_argument("--senders", type=int, default=2)
@@ -256,6 +283,8 @@ def main():
     ap.add_argument("--server-cpus", help="taskset CPU list for the server, e.g. 0")
     ap.add_argument("--client-cpus", help="CPU list for this script and its dashboards, e.g. 1")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--read-every", type=float, default=0.1,
+                    help="seconds between the dashboards' read passes (0: read each message as it comes)")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -265,7 +294,7 @@ def main():
     try:
         result = {"uptime": open("/proc/loadavg").read().split()[:3]}
         if not args.skip_latency:
-            lat = measure_latency(server.port, args.pushes)
+            lat = measure_latency(server.port, args.pushes, args.push_interval)
             result["latency_ms"] = {"n": len(lat), "p50": statistics.median(lat),
                                     "p95": lat[int(0.95 * (len(lat) - 1))], "max": lat[-1]}
             print("push ack -> metric_update: n=%d p50=%.2f ms p95=%.2f ms max=%.2f ms" %
@@ -275,22 +304,39 @@ def main():
         runs = {0: [], args.dashboards: []}
         cpu = {0: [], args.dashboards: []}
         rss = {}
+        reader_share = {}
         for r in range(args.runs):
-            for n in (0, args.dashboards):
-                dash = Dashboards(server.port, n) if n else None
+            # 0, N, N, 0, 0, N, ...: a pair's order alternates, so that a drift of the
+            # server (its head growing) or of the machine's load favours neither.
+            for n in ((0, args.dashboards) if r % 2 == 0 else (args.dashboards, 0)):
+                dash = Dashboards(server.port, n, args.read_every) if n else None
                 time.sleep(1.0)
+                reader0 = dash.cpu_seconds() if dash else 0
+                counters0 = stream_counters(server.port)
+                t0 = time.perf_counter()
                 rate, us = measure_throughput(server.port, args.seconds, args.senders, body,
                                               args.blocks, server)
+                reader = (dash.cpu_seconds() - reader0) / (time.perf_counter() - t0) if dash else 0
                 cpu[n].append(us)
                 rss[n] = server.rss_mb()
+                counters1 = stream_counters(server.port)
+                # What the stream did during the run: updates sent, evaluations, and any sign
+                # that it fell behind (snapshot switches, samples dropped before dispatch).
+                stream = {k: int(v - counters0.get(k, 0)) for k, v in counters1.items()
+                          if v != counters0.get(k, 0)}
                 received = 0
                 if dash:
                     dash.close()
                     received = dash.bytes
                 runs[n].append(rate)
+                reader_share.setdefault(n, []).append(reader)
                 print("run %d, %3d dashboards: %9.0f samples/s, server CPU %.2f us/sample "
-                      "(dashboards received %.1f MB), RSS %.0f MB"
-                      % (r, n, rate, us, received / 1e6, rss[n]))
+                      "(dashboards received %.1f MB, their reader used %.0f %% of a core), RSS %.0f MB"
+                      % (r, n, rate, us, received / 1e6, reader * 100, rss[n]))
+                if n:
+                    print("           stream during the run:", " ".join(
+                        "%s=%d" % kv for kv in sorted(stream.items())) or "nothing")
+                result.setdefault("stream_counters", []).append(stream)
                 time.sleep(0.5)
         m0 = statistics.median(runs[0])
         mn = statistics.median(runs[args.dashboards])
@@ -301,10 +347,20 @@ def main():
         result["server_cpu_us_per_sample"] = {"0": cpu[0], str(args.dashboards): cpu[args.dashboards],
                                               "median_0": c0, "median_n": cn, "ratio": cn / c0}
         result["rss_mb"] = rss
+        # Each N run is compared with the 0 run next to it, so that load from elsewhere
+        # that drifts during the benchmark cancels out; the median of those ratios is the
+        # figure least moved by one disturbed run.
+        pair_rate = statistics.median(b / a for a, b in zip(runs[0], runs[args.dashboards]))
+        pair_cpu = statistics.median(b / a for a, b in zip(cpu[0], cpu[args.dashboards]))
+        result["paired_ratio"] = {"throughput": pair_rate, "server_cpu_us_per_sample": pair_cpu}
+        result["reader_core_share"] = statistics.median(reader_share[args.dashboards])
         print("median: 0 dashboards %.0f samples/s, %d dashboards %.0f samples/s: %.1f %% %s"
               % (m0, args.dashboards, mn, abs(1 - mn / m0) * 100, "lower" if mn < m0 else "higher"))
         print("median server CPU per sample: 0 dashboards %.2f us, %d dashboards %.2f us: %+.1f %%"
               % (c0, args.dashboards, cn, (cn / c0 - 1) * 100))
+        print("median of paired runs (N / the 0 run next to it): throughput %+.1f %%, server CPU "
+              "per sample %+.1f %%; the dashboards' reader used %.0f %% of a core"
+              % ((pair_rate - 1) * 100, (pair_cpu - 1) * 100, result["reader_core_share"] * 100))
         print("load average (1, 5, 15 min) at start:", " ".join(result["uptime"]),
               "at end:", " ".join(open("/proc/loadavg").read().split()[:3]))
         if args.json:

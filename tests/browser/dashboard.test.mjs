@@ -56,7 +56,7 @@ function pushRound(value) {
   ]);
 }
 
-async function openPage(hash, { colorScheme = "light", width = 1400, height = 900 } = {}) {
+async function openPage(hash, { colorScheme = "light", width = 1400, height = 900, onPage = null } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, colorScheme });
   const page = await context.newPage();
   const errors = [];
@@ -70,6 +70,7 @@ async function openPage(hash, { colorScheme = "light", width = 1400, height = 90
     window.__draws = [];
     document.addEventListener("zw:draw", (e) => window.__draws.push({ ...e.detail, at: performance.now() }));
   });
+  if (onPage) onPage(page);
   await page.goto(`${server.url}/${hash}`);
   return { page, context, errors };
 }
@@ -286,6 +287,58 @@ describe("dashboard", () => {
     assert.ok(pushed.status >= 200 && pushed.status < 300, `push: ${pushed.status}`);
     await page.waitForFunction((v) => window.__draws.filter((d) => d.last.includes(v)).length >= 2, 4242.5, { timeout: 15000, polling: 50 });
     await screenshot(page, "board");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a board whose panels' full ranges exceed the stream's send queue keeps every panel live", async () => {
+    // 6 panels x 50 series x 15 min every 2 s: a panel's whole range is about 0.5 MB of
+    // expr_update, the six together well over the connection's 1 MiB send queue.
+    const panels = 6;
+    const now = Date.now();
+    for (let k0 = 0; k0 < 450; k0 += 30) {
+      const events = [];
+      for (let k = k0; k < k0 + 30; k++)
+        for (let c = 0; c < panels; c++)
+          for (let s = 0; s < 50; s++)
+            events.push({ source: "browser-test", domain: "memory", type: "gauge", name: `wide_${c}`, value: Math.sin(k / 9 + s) * 10 + s, labels: { s: String(s) }, timestamp: now - (450 - k) * 2000 });
+      const r = await server.push(events);
+      assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
+    }
+    const queries = Array.from({ length: panels }, (_, c) => `memory_wide_${c}`);
+    const exprUpdates = []; // sizes of the expr_update frames the page received
+    const onPage = (p) =>
+      p.on("websocket", (ws) =>
+        ws.on("framereceived", (f) => {
+          if (typeof f.payload === "string" && f.payload.startsWith('{"type":"expr_update"')) exprUpdates.push(f.payload.length);
+        }),
+      );
+    const { page, context, errors } = await openPage(`#/board?range=15m&${queries.map((q) => `q=${q}`).join("&")}`, { onPage });
+    await page.waitForFunction((n) => new Set(window.__draws.filter((d) => d.last.length === 50).map((d) => d.chart)).size === n, panels, { timeout: 30000 });
+    await page.waitForFunction(() => ["live", "polling"].includes(document.getElementById("live-indicator").dataset.state), null, { timeout: 15000 });
+    await sleep(2000); // the subscriptions start once every panel has its data
+    // A new sample for one series of every panel: each panel must draw its own.
+    const events = queries.map((_, c) => ({ source: "browser-test", domain: "memory", type: "gauge", name: `wide_${c}`, value: 9000.5 + c, labels: { s: "7" } }));
+    const pushed = await server.push(events);
+    assert.ok(pushed.status >= 200 && pushed.status < 300, `push: ${pushed.status}`);
+    await page
+      .waitForFunction((qs) => qs.every((q, c) => window.__draws.some((d) => d.chart === q && d.last.includes(9000.5 + c))), queries, { timeout: 20000, polling: 100 })
+      .catch(async (e) => {
+        const seen = await page.evaluate((qs) => qs.filter((q, c) => window.__draws.some((d) => d.chart === q && d.last.includes(9000.5 + c))), queries);
+        const state = await page.evaluate(() => document.getElementById("live-indicator").dataset.state);
+        throw new Error(`panels that drew their new sample: ${JSON.stringify(seen)} of ${panels}; live state ${state}: ${e.message}`);
+      });
+    // Every panel still shows all its series, and the connection never fell back to snapshots.
+    const last = await page.evaluate((qs) => qs.map((q) => window.__draws.filter((d) => d.chart === q).at(-1).last.length), queries);
+    assert.deepEqual(last, queries.map(() => 50));
+    assert.notEqual(await page.evaluate(() => document.getElementById("live-indicator").dataset.state), "snapshot");
+    // Live updates carry the panels' last steps, not their whole range again.
+    const url = new URL(await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).find((n) => n.includes("query=memory_wide_0"))));
+    const whole = await server.getJson(`/api/v1/query_range?query=memory_wide_0&start=${url.searchParams.get("start")}&end=${url.searchParams.get("end")}&step=${url.searchParams.get("step")}`);
+    const wholeBytes = JSON.stringify(whole.body.data).length;
+    assert.ok(wholeBytes > 200000, `a panel's whole range is ${wholeBytes} bytes`);
+    assert.ok(exprUpdates.length >= panels, `expr_update frames: ${exprUpdates.length}`);
+    assert.ok(Math.max(...exprUpdates) * 5 < wholeBytes, `largest expr_update ${Math.max(...exprUpdates)} bytes vs a panel's whole range ${wholeBytes}`);
     assert.deepEqual(errors, []);
     await context.close();
   });

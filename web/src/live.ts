@@ -205,7 +205,10 @@ export class LiveClient {
         }
       } else if (e.sub.range) {
         const step = e.sub.step ?? Math.max(1, Math.ceil(e.sub.range / 250));
-        const m = await queryRange(e.sub.expr, now - e.sub.range, now, step);
+        // On the grid of multiples of the step, as the server's subscriptions: a panel that
+        // merges results (the board) then gets the same columns from polling as from the stream.
+        const end = Number.isInteger(step) ? Math.floor(now / step) * step : now;
+        const m = await queryRange(e.sub.expr, end - e.sub.range, end, step);
         if (this.entries.has(id)) e.sub.onResult({ resultType: "matrix", result: m });
       } else {
         const r = await query(e.sub.expr, now);

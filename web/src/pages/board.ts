@@ -1,11 +1,15 @@
 // Board: a grid of charts, one per query, sharing one relative range — a shareable page of
 // panels: #/board?range=6h&q=expr1&q=expr2&... Each chart asks for as many points as it is
-// wide and stays live through an expression subscription.
+// wide and stays live through an expression subscription over its last few steps only.
 import { QueryResult, chartStep, queryRangeColumns } from "../api";
 import { TimeChart, inNextFrame } from "../chart";
 import { live } from "../live";
 import type { Route } from "../route";
 import { h, parseDuration } from "../util";
+
+// Steps of history a panel's live subscription asks for: enough to bridge a late evaluation or
+// a short reconnection, few enough that every panel's update is a few KB.
+const LIVE_STEPS = 10;
 
 export function renderBoard(root: HTMLElement, route: Route): () => void {
   const queries = route.params.getAll("q").filter((q) => q.trim() !== "");
@@ -25,10 +29,17 @@ export function renderBoard(root: HTMLElement, route: Route): () => void {
   for (const q of queries) charts.push(new TimeChart(grid, { title: q, height: 200, legend, window: rangeSec }));
   const loads = queries.map((q, i) => {
     const chart = charts[i];
-    const end = Date.now() / 1000;
     const width = chart.width();
     const step = chartStep(rangeSec, width, userStep);
-    return queryRangeColumns(q, end - rangeSec, end, step, width)
+    // On the grid of multiples of the step, which the server's range subscriptions use too:
+    // their steps then land on the chart's columns instead of between them.
+    let end = Date.now() / 1000;
+    let start = end - rangeSec;
+    if (Number.isInteger(step)) {
+      end = Math.floor(end / step) * step;
+      start = end - Math.floor(rangeSec / step) * step;
+    }
+    return queryRangeColumns(q, start, end, step, width)
       .then((cols) =>
         // Charts whose data arrived within one frame are built and drawn together.
         inNextFrame(() => {
@@ -41,6 +52,11 @@ export function renderBoard(root: HTMLElement, route: Route): () => void {
         if (!disposed) chart.el.append(h("p", { class: "error", role: "alert" }, e.message));
       });
   });
+  // A panel's subscription covers only its last LIVE_STEPS steps, whose results are merged into
+  // the chart (newer columns added, the oldest beyond the range dropped): the whole range would
+  // be re-sent on every change (a 6 h panel of 50 series is about 1 MB a message), and a board
+  // of such panels overflows the connection's send queue, which leaves it in snapshot mode with
+  // most panels never updated.
   void Promise.all(loads).then((panels) => {
     if (disposed) return;
     for (const p of panels) {
@@ -49,10 +65,10 @@ export function renderBoard(root: HTMLElement, route: Route): () => void {
         live.subscribe({
           kind: "expr",
           expr: p.q,
-          range: rangeSec,
+          range: Math.min(rangeSec, LIVE_STEPS * p.step),
           step: p.step,
           onResult: (r: QueryResult) => {
-            if (r.resultType === "matrix") p.chart.setSeries(r.result);
+            if (r.resultType === "matrix") p.chart.appendSeries(r.result);
           },
         }),
       );
