@@ -8,6 +8,8 @@
 #include <re2/re2.h>
 
 #include "promql/eval.h"
+#include "promql/extrapolation.h"
+#include "promql/lane_sum.h"
 #include "promql/quantile.h"
 
 namespace zw::promql {
@@ -73,12 +75,10 @@ std::optional<double> ExtrapolatedRate(const MatrixCall& c, bool is_counter, boo
   }
   double factor = x.factor;
   // A counter is not extrapolated below zero: the start moves to where it would reach zero.
-  if (is_counter && result > 0 && p.front().v >= 0) {
+  if (is_counter && result > 0 && p.front().v >= 0 &&
+      ReachesZeroBeforeStart(p.front().v, result, x.sampled, x.to_start)) {
     double to_zero = x.sampled * (p.front().v / result);
-    if (to_zero < x.to_start) {
-      factor =
-          ExtrapolationFactor(to_zero, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
-    }
+    factor = ExtrapolationFactor(to_zero, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
   }
   return result * factor;
 }
@@ -160,32 +160,18 @@ double RunningMean(std::span<const Point> points) {
   return std::isinf(mean) ? mean : mean + comp;
 }
 
-// Neumaier's compensated addition of v to sum, the rounding error collected in comp.
-inline void NeumaierAdd(double v, double& sum, double& comp) {
-  const double t = sum + v;
-  comp += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
-  sum = t;
-}
-
 // A compensated sum divided once by the count, as Prometheus does since prometheus#14413
 // (2024), instead of 2.42's running mean, which costs two dependent divisions per point.
-// Every fourth point goes to the same one of four sums, so that the additions do not wait
-// on each other. When the sum is not finite (an infinite or NaN point, or an overflow) the
+// The points go to four sums (lane_sum.h), so that the additions do not wait on each
+// other. When the sum is not finite (an infinite or NaN point, or an overflow) the
 // running mean decides, as in 2.42. Results differ from 2.42's in the last bits, and where
 // large values cancel the sum keeps the small ones that the running mean loses.
 std::optional<double> AvgOverTime(const MatrixCall& c) {
   const auto& p = c.points;
-  // Four named sums rather than an array, so that they stay in registers.
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  size_t i = 0;
-  for (; i + 3 < p.size(); i += 4) {
-    NeumaierAdd(p[i].v, s0, c0);
-    NeumaierAdd(p[i + 1].v, s1, c1);
-    NeumaierAdd(p[i + 2].v, s2, c2);
-    NeumaierAdd(p[i + 3].v, s3, c3);
-  }
-  for (; i < p.size(); ++i) NeumaierAdd(p[i].v, s0, c0);
-  double comp = (c0 + c1) + (c2 + c3);
+  NeumaierLanes lanes;
+  AddToLanes(p, lanes);
+  double s0 = lanes.sum[0], s1 = lanes.sum[1], s2 = lanes.sum[2], s3 = lanes.sum[3];
+  double comp = (lanes.comp[0] + lanes.comp[1]) + (lanes.comp[2] + lanes.comp[3]);
   NeumaierAdd(s1, s0, comp);
   NeumaierAdd(s3, s2, comp);
   NeumaierAdd(s2, s0, comp);

@@ -149,12 +149,12 @@ std::unique_ptr<Querier> NewMergeQuerier(std::vector<std::unique_ptr<Querier>> q
 
 MergeIterator::MergeIterator(std::vector<std::unique_ptr<SampleIterator>> its) {
   in_.reserve(its.size());
-  for (auto& it : its) in_.push_back(Input{std::move(it), false});
+  for (auto& it : its) in_.push_back(Input{std::move(it), false, Sample{}});
 }
 
 void MergeIterator::Advance(Input& in) {
   in.live = in.it->Next();
-  if (in.live) in.t = in.it->At().t;
+  if (in.live) in.s = in.it->At();
 }
 
 bool MergeIterator::Pick() {
@@ -163,15 +163,15 @@ bool MergeIterator::Pick() {
   for (size_t i = 0; i < in_.size(); ++i) {
     const Input& in = in_[i];
     if (!in.live) continue;
-    if (best == in_.size() || in.t < in_[best].t) {
-      if (best != in_.size()) bound = std::min(bound, in_[best].t);
+    if (best == in_.size() || in.s.t < in_[best].s.t) {
+      if (best != in_.size()) bound = std::min(bound, in_[best].s.t);
       best = i;
     } else {
-      bound = std::min(bound, in.t);
+      bound = std::min(bound, in.s.t);
     }
   }
   if (best == in_.size()) return false;
-  cur_ = in_[best].it->At();
+  cur_ = in_[best].s;
   last_t_ = cur_.t;
   cur_in_ = best;
   bound_ = bound;
@@ -189,16 +189,16 @@ bool MergeIterator::Next() {
     // it stays below every other input's next sample it is the merge's next sample.
     Input& in = in_[cur_in_];
     Advance(in);
-    if (in.live && in.t < bound_) {
-      cur_ = in.it->At();
-      last_t_ = in.t;
+    if (in.live && in.s.t < bound_) {
+      cur_ = in.s;
+      last_t_ = in.s.t;
       return true;
     }
     return Pick();
   }
   // Every input on the current timestamp moves past it, so ties yield one sample.
   for (Input& in : in_) {
-    if (in.live && in.t == last_t_) Advance(in);
+    if (in.live && in.s.t == last_t_) Advance(in);
   }
   return Pick();
 }
@@ -209,9 +209,9 @@ bool MergeIterator::Seek(int64_t t) {
     return true;
   }
   for (Input& in : in_) {
-    if (!started_ || (in.live && in.t < t)) {
+    if (!started_ || (in.live && in.s.t < t)) {
       in.live = in.it->Seek(t);
-      if (in.live) in.t = in.it->At().t;
+      if (in.live) in.s = in.it->At();
     }
   }
   started_ = true;

@@ -37,7 +37,7 @@ class MergeIterator final : public SampleIterator {
   struct Input {
     std::unique_ptr<SampleIterator> it;
     bool live = false;  // `it` sits on a sample
-    int64_t t = 0;      // that sample's timestamp, when live
+    Sample s;           // that sample, when live (read once, not again when it is taken)
   };
   // Moves `in` to its next sample.
   static void Advance(Input& in);

@@ -300,7 +300,8 @@ struct ColumnCodes {
 
 // Reads a column's head for `n` integers, writing the heads into xs (and every value when
 // all residuals are zero). Returns null, or what is wrong.
-const char* ReadColumnHead(Reader& r, size_t n, uint64_t* xs, ColumnCodes* c) {
+[[gnu::always_inline]] inline const char* ReadColumnHead(Reader& r, size_t n, uint64_t* xs,
+                                                         ColumnCodes* c) {
   uint8_t order;
   if (!r.Byte(&order)) return "truncated column header";
   if (order > kMaxOrder) return "unknown column order";
@@ -381,7 +382,7 @@ const char* ReadColumnHead(Reader& r, size_t n, uint64_t* xs, ColumnCodes* c) {
 // Decodes codes into xs[c.i, n) while the margin lasts: every code that fits in one 64-bit
 // load is taken from it with shifts alone (the load's bits are consumed before the next
 // load), others one at a time by FastCode.
-void FastCodes(ColumnCodes& c, size_t n, uint64_t* xs) {
+[[gnu::always_inline]] inline void FastCodes(ColumnCodes& c, size_t n, uint64_t* xs) {
   const uint8_t* base = c.bits.data();
   const size_t size = c.bits.size();
   const unsigned k = c.k;
@@ -414,29 +415,58 @@ void FastCodes(ColumnCodes& c, size_t n, uint64_t* xs) {
   c.bitpos = bitpos;
 }
 
+// Turns the raw codes in xs[from, to) into the column's values, continuing from `prev` and
+// `delta` (updated). One loop per order and sign mode, so that none branches per value.
+template <uint8_t kOrder, bool kUnsigned>
+void UndoResiduals(uint64_t* xs, size_t from, size_t to, uint64_t g, uint64_t& prev,
+                   uint64_t& delta) {
+  uint64_t p = prev, d = delta;
+  for (size_t j = from; j < to; ++j) {
+    const uint64_t res = (kUnsigned ? xs[j] : UnZigZag(xs[j])) * g;
+    if constexpr (kOrder == 0) {
+      p = res;
+    } else if constexpr (kOrder == 1) {
+      p += res;
+    } else {
+      d += res;
+      p += d;
+    }
+    xs[j] = p;
+  }
+  prev = p;
+  delta = d;
+}
+
+[[gnu::always_inline]] inline void UndoResiduals(uint8_t order, bool is_unsigned, uint64_t* xs,
+                                                 size_t from, size_t to, uint64_t g, uint64_t& prev,
+                                                 uint64_t& delta) {
+  switch (order * 2 + (is_unsigned ? 1 : 0)) {
+    case 0:
+      return UndoResiduals<0, false>(xs, from, to, g, prev, delta);
+    case 1:
+      return UndoResiduals<0, true>(xs, from, to, g, prev, delta);
+    case 2:
+      return UndoResiduals<1, false>(xs, from, to, g, prev, delta);
+    case 3:
+      return UndoResiduals<1, true>(xs, from, to, g, prev, delta);
+    case 4:
+      return UndoResiduals<2, false>(xs, from, to, g, prev, delta);
+    default:
+      return UndoResiduals<2, true>(xs, from, to, g, prev, delta);
+  }
+}
+
 // Decodes the rest of a column's codes (fast while the margin lasts, then through the bit
 // reader, which checks every read), undoes the residuals and checks the padding. Returns
 // null, or what is wrong.
-const char* FinishColumn(ColumnCodes& c, size_t n, uint64_t* xs) {
+[[gnu::always_inline]] inline const char* FinishColumn(ColumnCodes& c, size_t n, uint64_t* xs) {
   if (c.done) return nullptr;
   FastCodes(c, n, xs);
   const uint8_t order = c.order;
   const uint64_t g = c.g;
   const bool is_unsigned = c.is_unsigned;
   uint64_t prev = c.prev, delta = c.delta;
-  const size_t fast_end = c.i;
-  for (size_t j = c.heads; j < fast_end; ++j) {
-    const uint64_t res = (is_unsigned ? xs[j] : UnZigZag(xs[j])) * g;
-    if (order == 0) {
-      xs[j] = res;
-    } else if (order == 1) {
-      xs[j] = prev + res;
-    } else {
-      delta += res;
-      xs[j] = prev + delta;
-    }
-    prev = xs[j];
-  }
+  UndoResiduals(order, is_unsigned, xs, c.heads, c.i, g, prev, delta);
   const unsigned k = c.k;
   BitReader br(c.bits.subspan(c.bitpos >> 3));
   br.Skip(static_cast<unsigned>(c.bitpos & 7));
@@ -477,8 +507,10 @@ Status Corrupt(size_t offset, std::string_view what) {
 
 // Decodes `payload` (already decompressed); offsets in errors are within it. Errors are those
 // of reading it front to back: the time column's before anything of the value column's.
-Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
-                     std::vector<uint64_t>* col, bool* ascending) {
+[[gnu::always_inline]] inline Status DecodePayloadBody(std::span<const uint8_t> payload,
+                                                       std::vector<Sample>* out,
+                                                       std::vector<uint64_t>* col,
+                                                       bool* ascending) {
   Reader r(payload);
   uint64_t n;
   if (!r.Uvarint(&n)) return Corrupt(r.offset(), "truncated sample count");
@@ -539,6 +571,46 @@ Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
                    fmt::format("{} bytes after the last column", payload.size() - r.offset()));
   }
   return Status::Ok();
+}
+
+Status DecodePayloadPortable(std::span<const uint8_t> payload, std::vector<Sample>* out,
+                             std::vector<uint64_t>* col, bool* ascending) {
+  return DecodePayloadBody(payload, out, col, ascending);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+// The same code compiled for CPUs with BMI2 and LZCNT: counting a code's leading ones and
+// shifting by variable amounts, the chain every code waits on, take one instruction each
+// rather than two to three. Integer instructions only, so the results are the same.
+[[gnu::target("bmi,bmi2,lzcnt")]] Status DecodePayloadBmi2(std::span<const uint8_t> payload,
+                                                           std::vector<Sample>* out,
+                                                           std::vector<uint64_t>* col,
+                                                           bool* ascending) {
+  return DecodePayloadBody(payload, out, col, ascending);
+}
+
+bool HaveBmi2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt") &&
+         __builtin_cpu_supports("bmi");
+}
+
+#else
+
+Status DecodePayloadBmi2(std::span<const uint8_t> payload, std::vector<Sample>* out,
+                         std::vector<uint64_t>* col, bool* ascending) {
+  return DecodePayloadBody(payload, out, col, ascending);
+}
+bool HaveBmi2() { return false; }
+
+#endif
+
+Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
+                     std::vector<uint64_t>* col, bool* ascending) {
+  static const bool bmi2 = HaveBmi2();
+  return bmi2 ? DecodePayloadBmi2(payload, out, col, ascending)
+              : DecodePayloadPortable(payload, out, col, ascending);
 }
 
 }  // namespace
@@ -624,6 +696,26 @@ Status DecodeChunk(std::span<const uint8_t> bytes, std::vector<Sample>* out, boo
 
 }  // namespace
 
+namespace packed_internal {
+
+bool Bmi2Available() { return HaveBmi2(); }
+
+Status DecodeWith(std::span<const uint8_t> bytes, bool bmi2, std::vector<Sample>* out) {
+  std::vector<uint8_t> buf;
+  std::vector<uint64_t> col;
+  std::span<const uint8_t> payload;
+  bool ascending;
+  Status s = Payload(bytes, &buf, &payload);
+  if (s.ok()) {
+    s = bmi2 && HaveBmi2() ? DecodePayloadBmi2(payload, out, &col, &ascending)
+                           : DecodePayloadPortable(payload, out, &col, &ascending);
+  }
+  if (!s.ok()) out->clear();
+  return s;
+}
+
+}  // namespace packed_internal
+
 Status DecodePacked(std::span<const uint8_t> bytes, std::vector<Sample>* out) {
   bool ascending;
   return DecodeChunk(bytes, out, &ascending);
@@ -639,7 +731,28 @@ size_t PackedNumSamples(std::span<const uint8_t> bytes) {
   return n;
 }
 
+namespace {
+
+// Sample buffers of iterators that have gone, kept for the next ones on the thread. Their
+// samples stay as they are (the decoder overwrites what it resizes to), so a buffer that
+// held a chunk as long as the next is reused without being filled first. At most
+// kPooledBuffers of at most kPooledSamples each: 1 MiB per thread.
+constexpr size_t kPooledBuffers = 8;
+constexpr size_t kPooledSamples = 8192;
+thread_local std::vector<std::vector<Sample>> t_buffers;
+
+}  // namespace
+
+PackedIterator::~PackedIterator() {
+  if (samples_.capacity() == 0 || samples_.capacity() > kPooledSamples) return;
+  if (t_buffers.size() < kPooledBuffers) t_buffers.push_back(std::move(samples_));
+}
+
 void PackedIterator::Reset(std::span<const uint8_t> bytes) {
+  if (samples_.capacity() == 0 && !t_buffers.empty()) {
+    samples_ = std::move(t_buffers.back());
+    t_buffers.pop_back();
+  }
   err_ = DecodeChunk(bytes, &samples_, &ascending_);
   pos_ = static_cast<size_t>(-1);
 }

@@ -49,6 +49,14 @@ std::string EncodePacked(std::span<const Sample> samples, const PackedOptions& o
 // make it allocate more than a few MiB.
 Status DecodePacked(std::span<const uint8_t> bytes, std::vector<Sample>* out);
 
+namespace packed_internal {
+// DecodePacked has two builds of one decoder, picked once by the CPU: the portable one and
+// one for x86-64 CPUs with BMI2 and LZCNT. For tests, which must find them identical.
+bool Bmi2Available();
+// DecodePacked through the portable decoder, or (when available) the BMI2 one.
+Status DecodeWith(std::span<const uint8_t> bytes, bool bmi2, std::vector<Sample>* out);
+}  // namespace packed_internal
+
 // The sample count from a packed chunk's bytes without decoding the samples; 0 when the
 // header is damaged.
 size_t PackedNumSamples(std::span<const uint8_t> bytes);
@@ -60,6 +68,13 @@ class PackedIterator {
  public:
   PackedIterator() = default;
   explicit PackedIterator(std::span<const uint8_t> bytes) { Reset(bytes); }
+  PackedIterator(const PackedIterator&) = default;
+  PackedIterator(PackedIterator&&) = default;
+  PackedIterator& operator=(const PackedIterator&) = default;
+  PackedIterator& operator=(PackedIterator&&) = default;
+  // Leaves the sample buffer to the next iterator on this thread (a query opens one per
+  // series and block: a fresh buffer would be allocated and zero-filled every time).
+  ~PackedIterator();
 
   // Starts over on another chunk, keeping the buffers.
   void Reset(std::span<const uint8_t> bytes);
