@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "promql/eval.h"
@@ -228,6 +229,22 @@ bool IsSteppedAggregation(AggregateOp op) {
   }
 }
 
+namespace {
+
+// The matrix argument of `e` when e is a call StepAggregate can consume series by series.
+std::optional<size_t> StreamedCallArg(const Expr& e) {
+  if (e.kind != ExprKind::kCall) return std::nullopt;
+  const auto& c = e.As<Call>();
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (Unparen(*c.args[i]).kind != ExprKind::kMatrixSelector) continue;
+    if (StreamsMatrixArg(c, i) && StreamedSeriesStayDistinct(c, i)) return i;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   const std::vector<std::string> grouping = Grouping(a, "");
   const size_t n = NumSteps();
@@ -265,11 +282,14 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
       }
     }
   };
-  // A plain selector's series are aggregated as they are read, not kept: the same series in
-  // the same order as RangeEval would list them (and counted as held all the same).
+  // A plain selector's series, and a function's of a matrix selector (rate(x[5m])) when they
+  // need no merging, are aggregated as they are read, not kept: the same series in the same
+  // order as RangeEval would list them (and counted as held all the same).
   const Expr& inner = Unparen(*a.expr);
   if (inner.kind == ExprKind::kVectorSelector && !inner.As<VectorSelector>().at.set()) {
     StreamSelectorEach(inner.As<VectorSelector>(), add);
+  } else if (std::optional<size_t> i = StreamedCallArg(inner)) {
+    StreamMatrixCallEach(inner.As<Call>(), *i, add);
   } else {
     Stepped in = RangeEval(*a.expr);
     for (const Series& s : in.m) add(s);

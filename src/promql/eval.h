@@ -75,6 +75,12 @@ class Evaluator;
 
 // Aggregations StepAggregate computes (those without a parameter or a per-step heap).
 bool IsSteppedAggregation(AggregateOp op);
+// Whether range evaluation of `c` streams its matrix argument `i` (a matrix selector without
+// @, the other arguments scalars): Evaluator::StreamMatrixCall.
+bool StreamsMatrixArg(const Call& c, size_t i);
+// Whether the series StreamMatrixCallEach hands out for `c` have distinct labels, so need no
+// merging: the function keeps the name, or the selector names a single metric.
+bool StreamedSeriesStayDistinct(const Call& c, size_t i);
 
 // The implementation table (funcs.cc): one entry per signature in functions.h.
 struct FunctionImpl {
@@ -182,6 +188,11 @@ class Evaluator {
   // still count as held, as when kept; the caller unholds them). `f` may move from it.
   void StreamSelectorEach(const VectorSelector& vs, const std::function<void(Series&)>& f);
   Stepped StreamMatrixCall(const Call& c, size_t matrix_arg);
+  // StreamMatrixCall handing each output series to `f` as it is computed, as
+  // StreamSelectorEach does; series whose labels coincide once the name is dropped are not
+  // merged (see StreamedSeriesStayDistinct).
+  void StreamMatrixCallEach(const Call& c, size_t matrix_arg,
+                            const std::function<void(Series&)>& f);
   Stepped StepByStep(const Expr& e, const std::vector<const Expr*>& operands);
   // sum, avg, count, group, min, max, stddev, stdvar over stepped input, without building a
   // vector per step (aggregate.cc).

@@ -76,6 +76,10 @@ class Cursor {
       while (p + 1 < n && b[p + 1].t <= t) ++p;
       *last = b[p];
       any = true;
+      if (p + 1 < n) {  // the next sample is after t: done, no call on the iterator
+        pos_ = p + 1;
+        break;
+      }
       pos_ = p;
       Advance();
     }
@@ -144,6 +148,25 @@ void Evaluator::Hold(uint64_t n) {
   HoldingAtOnce(held_);
 }
 
+bool StreamsMatrixArg(const Call& c, size_t i) {
+  const Expr& arg = Unparen(*c.args[i]);
+  if (arg.kind != ExprKind::kMatrixSelector || arg.As<MatrixSelector>().vector().at.set()) {
+    return false;
+  }
+  for (size_t j = 0; j < c.args.size(); ++j) {
+    if (j != i && c.args[j]->Type() != ValueType::kScalar) return false;
+  }
+  return c.func->name != "absent_over_time";
+}
+
+bool StreamedSeriesStayDistinct(const Call& c, size_t i) {
+  if (c.func->name == "last_over_time") return true;  // keeps the name
+  for (const Matcher& m : Unparen(*c.args[i]).As<MatrixSelector>().vector().matchers) {
+    if (m.name() == kMetricNameLabel && m.type() == MatchType::kEqual) return true;
+  }
+  return false;
+}
+
 Stepped Evaluator::RangeEval(const Expr& e) {
   std::vector<const Expr*> operands;
   auto operand = [&](const Expr& o) {
@@ -163,14 +186,7 @@ Stepped Evaluator::RangeEval(const Expr& e) {
         const Expr& arg = Unparen(*c.args[i]);
         if (arg.kind == ExprKind::kSubquery) return StepByStep(e, {});
         if (arg.kind != ExprKind::kMatrixSelector) continue;
-        bool scalars_only = true;
-        for (size_t j = 0; j < c.args.size(); ++j) {
-          if (j != i && c.args[j]->Type() != ValueType::kScalar) scalars_only = false;
-        }
-        if (!arg.As<MatrixSelector>().vector().at.set() && scalars_only &&
-            c.func->name != "absent_over_time") {
-          return StreamMatrixCall(c, i);
-        }
+        if (StreamsMatrixArg(c, i)) return StreamMatrixCall(c, i);
         return StepByStep(e, {});
       }
       // timestamp() of a selector reads the samples' own times, not a stepped value.
@@ -201,7 +217,11 @@ Stepped Evaluator::RangeEval(const Expr& e) {
 
 Stepped Evaluator::StreamSelector(const VectorSelector& vs) {
   Stepped out;
-  StreamSelectorEach(vs, [&](Series& s) { out.m.push_back(std::move(s)); });
+  // The points are copied into a vector of their size: `s` keeps its capacity for the next
+  // series, rather than a fresh vector growing by doubling (and copying) for every series.
+  StreamSelectorEach(vs, [&](Series& s) {
+    out.m.push_back({std::move(s.labels), std::vector<Point>(s.points.begin(), s.points.end())});
+  });
   return out;
 }
 
@@ -243,6 +263,33 @@ void Evaluator::StreamSelectorEach(const VectorSelector& vs,
 }
 
 Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
+  Stepped out;
+  std::unordered_map<Labels, size_t, LabelsHash> index;
+  StreamMatrixCallEach(c, matrix_arg, [&](Series& s) {
+    Series series{std::move(s.labels), std::vector<Point>(s.points.begin(), s.points.end())};
+    auto [pos, inserted] = index.emplace(series.labels, out.m.size());
+    if (inserted) {
+      out.m.push_back(std::move(series));
+      return;
+    }
+    // Two inputs that differ only in their name: an error at any step both have a value,
+    // as in the step-by-step evaluation.
+    Series& other = out.m[pos->second];
+    if (ShareAStep(other.points, series.points)) {
+      CheckNoDuplicateLabelsets(Vector{{other.labels, 0, 0}, {series.labels, 0, 0}});
+    }
+    std::vector<Point> merged;
+    merged.reserve(other.points.size() + series.points.size());
+    std::merge(other.points.begin(), other.points.end(), series.points.begin(), series.points.end(),
+               std::back_inserter(merged),
+               [](const Point& a, const Point& b) { return a.t < b.t; });
+    other.points = std::move(merged);
+  });
+  return out;
+}
+
+void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
+                                     const std::function<void(Series&)>& f) {
   const FunctionImpl* impl = FindFunctionImpl(c.func->name);
   if (impl == nullptr || impl->matrix == nullptr) Fail("function {} not implemented", c.func->name);
   const auto& ms = Unparen(*c.args[matrix_arg]).As<MatrixSelector>();
@@ -258,9 +305,8 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
 
   auto h = hints_.find(&vs);
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
-  Stepped out;
-  std::unordered_map<Labels, size_t, LabelsHash> index;
   std::vector<Point> window;
+  Series series;  // the current series' output; its points' capacity is reused
   MatrixCall mc;
   mc.range_ms = ms.range_ms;
   while (set->Next()) {
@@ -268,7 +314,7 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
     const auto& s = set->At();
     auto it = s.Iterator();
     Cursor next(*it);
-    Series series{keep_name ? s.labels() : DropMetricName(s.labels()), {}};
+    series.points.clear();
     window.clear();
     size_t head = 0;  // window[head, end) is the current range
     // The time of the newest point whose value is below its predecessor's: while it is not
@@ -321,30 +367,14 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
     if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
     if (series.points.empty()) continue;
     Hold(series.points.size());
-    auto [pos, inserted] = index.emplace(series.labels, out.m.size());
-    if (inserted) {
-      out.m.push_back(std::move(series));
-      continue;
-    }
-    // Two inputs that differ only in their name: an error at any step both have a value,
-    // as in the step-by-step evaluation.
-    Series& other = out.m[pos->second];
-    if (ShareAStep(other.points, series.points)) {
-      CheckNoDuplicateLabelsets(Vector{{other.labels, 0, 0}, {series.labels, 0, 0}});
-    }
-    std::vector<Point> merged;
-    merged.reserve(other.points.size() + series.points.size());
-    std::merge(other.points.begin(), other.points.end(), series.points.begin(), series.points.end(),
-               std::back_inserter(merged),
-               [](const Point& a, const Point& b) { return a.t < b.t; });
-    other.points = std::move(merged);
+    series.labels = keep_name ? s.labels() : DropMetricName(s.labels());
+    f(series);
   }
   if (Status st = set->Err(); !st.ok()) throw EvalError(st.code(), st.message());
   for (auto& w : set->Warnings()) warnings_.push_back(std::move(w));
   for (const auto& a : scalar_args) {
     for (const auto& s : a.m) Unhold(s.points.size());
   }
-  return out;
 }
 
 Stepped Evaluator::StepByStep(const Expr& e, const std::vector<const Expr*>& operands) {
