@@ -2,6 +2,10 @@
 
 #include <zstd.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -592,8 +596,11 @@ Status DecodePayloadPortable(std::span<const uint8_t> payload, std::vector<Sampl
 
 bool HaveBmi2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt") &&
-         __builtin_cpu_supports("bmi");
+  // LZCNT is CPUID leaf 0x80000001, ECX bit 5 (ABM); Clang's __builtin_cpu_supports has no
+  // name for it.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool lzcnt = __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 5));
+  return lzcnt && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("bmi");
 }
 
 #else
