@@ -50,6 +50,22 @@ std::shared_ptr<const std::string> ExprMessage(const std::string& id,
   return Share(buf);
 }
 
+// One frame of messages: a lone message as itself, several as a JSON array of them in order.
+std::shared_ptr<const std::string> Frame(std::vector<std::shared_ptr<const std::string>> msgs) {
+  if (msgs.size() == 1) return std::move(msgs.front());
+  size_t size = msgs.size() + 1;
+  for (const auto& m : msgs) size += m->size();
+  std::string frame;
+  frame.reserve(size);
+  frame += '[';
+  for (const auto& m : msgs) {
+    if (frame.size() > 1) frame += ',';
+    frame += *m;
+  }
+  frame += ']';
+  return std::make_shared<const std::string>(std::move(frame));
+}
+
 // Seconds (a JSON number) to milliseconds; false if absent. Sets *bad when present but not
 // a positive finite number.
 bool SecondsField(const rapidjson::Value& doc, const char* key, int64_t* ms, bool* bad) {
@@ -90,6 +106,30 @@ struct StreamHub::Client {
   // Guarded by the hub's mu_.
   std::map<std::string, std::shared_ptr<SelectorSub>> selectors;
   std::map<std::string, std::shared_ptr<ExprGroup>> exprs;
+};
+
+// What one round sends, per client, flushed as one frame each (see "Framing" in the header).
+class StreamHub::Outbox {
+ public:
+  void Add(const std::shared_ptr<Client>& c, std::shared_ptr<const std::string> msg) {
+    auto [it, inserted] = index_.try_emplace(c->id, entries_.size());
+    if (inserted) entries_.push_back({c, {}});
+    entries_[it->second].msgs.push_back(std::move(msg));
+  }
+  // Sends every client its frame, live (a full queue switches the client to snapshots).
+  void Flush(StreamHub& hub) {
+    for (Entry& e : entries_) hub.SendLive(*e.client, Frame(std::move(e.msgs)));
+    entries_.clear();
+    index_.clear();
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<Client> client;
+    std::vector<std::shared_ptr<const std::string>> msgs;
+  };
+  std::vector<Entry> entries_;  // in the order clients were first added
+  std::unordered_map<ClientId, size_t> index_;
 };
 
 struct StreamHub::ExprGroup {
@@ -546,6 +586,7 @@ void StreamHub::DispatchLoop() {
       jobs.swap(history_jobs_);
       overflow = std::exchange(overflowed_, false);
     }
+    Outbox out;
     for (const HistoryJob& job : jobs) {
       std::shared_ptr<Client> c;
       std::shared_ptr<SelectorSub> sub;
@@ -560,15 +601,16 @@ void StreamHub::DispatchLoop() {
       }
       // A client in snapshot mode gets this history in its next snapshot.
       if (!c->snapshot.load()) {
-        SendLive(*c, std::make_shared<const std::string>(
-                         SelectorHistory(sub->id, sub->group->matchers, sub->range_ms)));
+        out.Add(c, std::make_shared<const std::string>(
+                       SelectorHistory(sub->id, sub->group->matchers, sub->range_ms)));
       }
       sub->ready.store(true, std::memory_order_release);
     }
     if (!batches.empty()) {
       last_round = Clock::now();
-      DispatchSamples(std::move(batches));
+      DispatchSamples(std::move(batches), out);
     }
+    out.Flush(*this);
     if (overflow) {
       // Samples were lost: every client with a selector subscription resynchronises.
       std::shared_lock lock(mu_);
@@ -583,7 +625,8 @@ void StreamHub::DispatchLoop() {
   }
 }
 
-void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches) {
+void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches,
+                                Outbox& out) {
   stats_.dispatch_rounds.fetch_add(1, std::memory_order_relaxed);
   struct Acc {
     Labels labels;
@@ -638,8 +681,7 @@ void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample
       }
       auto cit = clients_.find(sub->client);
       if (cit == clients_.end()) continue;
-      Client& c = *cit->second;
-      if (c.snapshot.load(std::memory_order_acquire)) continue;
+      if (cit->second->snapshot.load(std::memory_order_acquire)) continue;
       auto& msg = by_id[sub->id];
       if (!msg) {
         rapidjson::StringBuffer buf;
@@ -655,7 +697,7 @@ void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample
         msg = Share(buf);
       }
       stats_.metric_updates.fetch_add(1, std::memory_order_relaxed);
-      SendLive(c, msg);
+      out.Add(cit->second, msg);
     }
   }
 }
@@ -747,13 +789,14 @@ void StreamHub::SnapshotRound() {
       // The previous snapshot drained within one interval: back to live.
       c->snapshots_sent.store(0);
       c->snapshot.store(false, std::memory_order_release);
-      (void)c->sink->Send(ModeMessage(false));
-      for (auto& m : msgs) SendLive(*c, std::move(m));
+      msgs.insert(msgs.begin(), ModeMessage(false));
+      SendLive(*c, Frame(std::move(msgs)));
       continue;
     }
     stats_.snapshots.fetch_add(1, std::memory_order_relaxed);
     c->snapshots_sent.fetch_add(1);
-    for (auto& m : msgs) (void)c->sink->Send(std::move(m));  // a full queue just truncates it
+    // Its queue is empty, so the snapshot is queued whatever its size.
+    if (!msgs.empty()) (void)c->sink->Send(Frame(std::move(msgs)));
   }
 }
 
@@ -771,6 +814,7 @@ void StreamHub::EvalLoop() {
       if (stopping_) return;
       jobs.swap(initial_jobs_);
     }
+    Outbox out;
     for (InitialJob& job : jobs) {
       ExprGroup& g = *job.group;
       if (!g.evaluated) {
@@ -793,7 +837,7 @@ void StreamHub::EvalLoop() {
           continue;
         }
       }
-      SendExprResult(g, job.client);
+      SendExprResult(g, out, job.client);
     }
     auto now = Clock::now();
     if (now >= next_eval) {
@@ -812,14 +856,15 @@ void StreamHub::EvalLoop() {
         const bool boundary = g->evaluated && g->range_ms > 0 && now_ms >= g->last_end + g->step_ms;
         if (!data && !boundary) continue;
         std::string error;
-        if (Evaluate(*g, now_ms, &error)) SendExprResult(*g);
+        if (Evaluate(*g, now_ms, &error)) SendExprResult(*g, out);
         if (!error.empty()) spdlog::debug("stream: {}: {}", g->expr, error);
       }
     }
     if (Clock::now() >= next_summary) {
       next_summary = Clock::now() + options_.summary_interval;
-      Summary();
+      Summary(out);
     }
+    out.Flush(*this);
   }
 }
 
@@ -900,7 +945,7 @@ bool StreamHub::Evaluate(ExprGroup& g, int64_t now, std::string* error) {
   return changed;
 }
 
-void StreamHub::SendExprResult(ExprGroup& g, ClientId only) {
+void StreamHub::SendExprResult(ExprGroup& g, Outbox& out, ClientId only) {
   std::string result = g.Result();
   if (result.empty()) return;
   // Subscribers with the same id (the same page open in several browsers) share a message.
@@ -913,11 +958,11 @@ void StreamHub::SendExprResult(ExprGroup& g, ClientId only) {
     auto& msg = by_id[sid];
     if (!msg) msg = ExprMessage(sid, result);
     stats_.expr_updates.fetch_add(1, std::memory_order_relaxed);
-    SendLive(*it->second, msg);
+    out.Add(it->second, msg);
   }
 }
 
-void StreamHub::Summary() {
+void StreamHub::Summary(Outbox& out) {
   {
     std::shared_lock lock(mu_);
     if (clients_.empty()) return;
@@ -927,7 +972,7 @@ void StreamHub::Summary() {
       std::make_shared<const std::string>(R"({"type":"summary_update","data":)" + data + "}");
   stats_.summaries.fetch_add(1, std::memory_order_relaxed);
   std::shared_lock lock(mu_);
-  for (const auto& [id, c] : clients_) SendLive(*c, msg);
+  for (const auto& [id, c] : clients_) out.Add(c, msg);
 }
 
 }  // namespace zw::dashboard

@@ -28,6 +28,11 @@
 // evaluation time). The same thread sends summary_update (DashboardService::Health) every
 // `summary_interval` while any client is connected.
 //
+// Framing: whatever one round of a thread sends one client (its selector updates and new
+// histories, or its expression updates and summary, or a snapshot) goes out as one frame —
+// a lone message as itself, several as a JSON array of them in order — so a client costs
+// one queue entry, one wakeup and one write per round, whatever its number of subscriptions.
+//
 // Backpressure: each client's StreamSink has a bounded queue. When a message does not fit,
 // the client goes to snapshot mode: its queue is dropped, it is sent {"type":"mode",
 // "mode":"snapshot"}, live updates stop, and every `snapshot_interval` — if its queue has
@@ -135,6 +140,7 @@ class StreamHub final : public storage::CommitObserver {
   struct SelectorSub;
   struct SelectorGroup;
   struct ExprGroup;
+  class Outbox;
   // The selector groups a series belongs to; null: none.
   using Targets = std::shared_ptr<const std::vector<std::shared_ptr<SelectorGroup>>>;
   // A series some group wanted when it was decided: its labels (committed samples come
@@ -181,7 +187,7 @@ class StreamHub final : public storage::CommitObserver {
 
   void DispatchLoop();
   // One round: every sample committed since the previous one.
-  void DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches);
+  void DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches, Outbox& out);
   // The history message of a selector subscription (its last range_ms before now).
   std::string SelectorHistory(const std::string& id, const Matchers& matchers, int64_t range_ms);
   void SnapshotRound();
@@ -189,8 +195,8 @@ class StreamHub final : public storage::CommitObserver {
   void EvalLoop();
   // Evaluates a group (incrementally when it can); true if its result changed.
   bool Evaluate(ExprGroup& g, int64_t now, std::string* error);
-  void SendExprResult(ExprGroup& g, ClientId only = 0);
-  void Summary();
+  void SendExprResult(ExprGroup& g, Outbox& out, ClientId only = 0);
+  void Summary(Outbox& out);
 
   const StreamOptions options_;
   storage::Queryable* const storage_;

@@ -4,11 +4,14 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "storage/observed_appendable.h"
 #include "tsdb/head.h"
@@ -29,7 +32,7 @@ class FakeSink final : public StreamSink {
     if (!queue_.empty() && queued_ + text->size() > cap_) return SendResult::kFull;
     sent_.push_back(text);
     if (!paused_) {
-      received_.push_back(*text);
+      Receive(*text);
       cv_.notify_all();
       return SendResult::kQueued;
     }
@@ -57,7 +60,7 @@ class FakeSink final : public StreamSink {
   void Resume() {  // the client reads everything queued
     std::lock_guard lock(mu_);
     paused_ = false;
-    for (auto& m : queue_) received_.push_back(*m);
+    for (auto& m : queue_) Receive(*m);
     queue_.clear();
     queued_ = 0;
     cv_.notify_all();
@@ -66,7 +69,7 @@ class FakeSink final : public StreamSink {
     std::lock_guard lock(mu_);
     return max_queued_;
   }
-  // Every message queued so far, as the hub handed it over (to tell shared ones apart).
+  // Every frame queued so far, as the hub handed it over (to tell shared ones apart).
   std::vector<std::shared_ptr<const std::string>> sent() const {
     std::lock_guard lock(mu_);
     return sent_;
@@ -108,6 +111,22 @@ class FakeSink final : public StreamSink {
   std::deque<std::shared_ptr<const std::string>> queue_;
   size_t queued_ = 0;
   size_t max_queued_ = 0;
+  // A frame holds one message or a JSON array of them: the client reads them in order.
+  void Receive(const std::string& frame) {
+    rapidjson::Document d;
+    d.Parse(frame.c_str());
+    if (d.HasParseError() || !d.IsArray()) {
+      received_.push_back(frame);
+      return;
+    }
+    for (const auto& m : d.GetArray()) {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      m.Accept(w);
+      received_.push_back(std::string(buf.GetString(), buf.GetSize()));
+    }
+  }
+
   std::deque<std::string> received_;
   std::vector<std::shared_ptr<const std::string>> sent_;
 };
@@ -193,6 +212,39 @@ TEST_F(StreamHubTest, SamplesOfOneCommitArriveTogether) {
   auto d = Json(sink->Next("metric_update", "s"));
   ASSERT_TRUE(d.IsObject());
   EXPECT_EQ(d["series"].Size(), 2u);
+}
+
+TEST_F(StreamHubTest, OneRoundGoesToAClientAsOneFrame) {
+  auto sink = std::make_shared<FakeSink>();
+  auto id = hub_->Connect(sink);
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"s1","selector":"up{job=\"a\"}"})j");
+  hub_->OnMessage(id, R"j({"type":"subscribe","id":"s2","selector":"up{job=\"b\"}"})j");
+  ASSERT_FALSE(sink->Next("metric_update", "s1").empty());  // histories
+  ASSERT_FALSE(sink->Next("metric_update", "s2").empty());
+  const size_t before = sink->sent().size();
+  auto app = observed_->NewAppender();
+  ASSERT_TRUE(app->Append(0, UpA(), now_, 1).ok());
+  ASSERT_TRUE(app->Append(0, UpB(), now_, 2).ok());
+  ASSERT_TRUE(app->Commit().ok());
+  auto d1 = Json(sink->Next("metric_update", "s1"));
+  auto d2 = Json(sink->Next("metric_update", "s2"));
+  ASSERT_TRUE(d1.IsObject() && d2.IsObject());
+  EXPECT_STREQ(d1["series"][0]["values"][0][1].GetString(), "1");
+  EXPECT_STREQ(d2["series"][0]["values"][0][1].GetString(), "2");
+  // Both updates came in one frame (a summary_update may have come in another): a JSON
+  // array of the two messages.
+  auto sent = sink->sent();
+  int updates = 0;
+  for (size_t i = before; i < sent.size(); ++i) {
+    if (sent[i]->find("metric_update") == std::string::npos) continue;
+    ++updates;
+    auto batch = Json(*sent[i]);
+    ASSERT_TRUE(batch.IsArray()) << *sent[i];
+    ASSERT_EQ(batch.Size(), 2u);
+    std::set<std::string> ids{batch[0]["id"].GetString(), batch[1]["id"].GetString()};
+    EXPECT_EQ(ids, (std::set<std::string>{"s1", "s2"}));
+  }
+  EXPECT_EQ(updates, 1);
 }
 
 TEST_F(StreamHubTest, ActiveOnlyWithSubscriptions) {

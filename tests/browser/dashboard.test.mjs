@@ -306,11 +306,16 @@ describe("dashboard", () => {
       assert.ok(r.status >= 200 && r.status < 300, `push: ${r.status} ${r.body}`);
     }
     const queries = Array.from({ length: panels }, (_, c) => `memory_wide_${c}`);
-    const exprUpdates = []; // sizes of the expr_update frames the page received
+    const exprUpdates = []; // sizes of the expr_update messages the page received
     const onPage = (p) =>
       p.on("websocket", (ws) =>
         ws.on("framereceived", (f) => {
-          if (typeof f.payload === "string" && f.payload.startsWith('{"type":"expr_update"')) exprUpdates.push(f.payload.length);
+          if (typeof f.payload !== "string") return;
+          // A frame holds one message or an array of the messages of one round.
+          const parsed = JSON.parse(f.payload);
+          for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+            if (m.type === "expr_update") exprUpdates.push(JSON.stringify(m).length);
+          }
         }),
       );
     const { page, context, errors } = await openPage(`#/board?range=15m&${queries.map((q) => `q=${q}`).join("&")}`, { onPage });

@@ -48,6 +48,7 @@ class WebSocket:
             raise ConnectionError("bad Sec-WebSocket-Accept")
         self.closed = False
         self.close_code = None
+        self.pending = []  # messages of a batch frame not yet returned
 
     def _frame(self, opcode, payload):
         header = bytes([0x80 | opcode])
@@ -118,12 +119,22 @@ class WebSocket:
                 return first_op, message
 
     def recv(self, timeout=10):
-        """The next text message as JSON; None if the server closed."""
+        """The next message as JSON; None if the server closed. A frame holding a JSON array
+        is a batch of messages (the stream sends one round's messages to a client that way):
+        they are returned one at a time, in order."""
+        if self.pending:
+            return self.pending.pop(0)
         self.sock.settimeout(timeout)
         op, payload = self.recv_frame()
         if op == 0x8:
             return None
-        return json.loads(payload)
+        msg = json.loads(payload)
+        if isinstance(msg, list):
+            if not msg:
+                raise ValueError("empty batch frame")
+            self.pending = msg[1:]
+            return msg[0]
+        return msg
 
     def recv_until(self, pred, timeout=10):
         deadline = time.time() + timeout

@@ -25,6 +25,17 @@ export interface SubError {
   error: string;
 }
 
+// One server → client message (docs/dashboard_api.md, "Live stream").
+interface StreamMessage {
+  type?: string;
+  id?: string | null;
+  series?: MatrixSeries[];
+  result?: QueryResult;
+  data?: Health;
+  error?: string;
+  mode?: string;
+}
+
 interface Entry {
   sub: Subscription;
   onError: (e: SubError) => void;
@@ -129,21 +140,22 @@ export class LiveClient {
     this.reconnectTimer = window.setTimeout(() => this.connect(), delay);
   }
 
+  // A frame holds one message or, when a round sent several, a JSON array of them in order.
   private dispatch(text: string): void {
-    let msg: {
-      type?: string;
-      id?: string | null;
-      series?: MatrixSeries[];
-      result?: QueryResult;
-      data?: Health;
-      error?: string;
-      mode?: string;
-    };
+    let parsed: StreamMessage | StreamMessage[];
     try {
-      msg = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       return;
     }
+    if (Array.isArray(parsed)) {
+      for (const msg of parsed) this.handle(msg);
+    } else {
+      this.handle(parsed);
+    }
+  }
+
+  private handle(msg: StreamMessage): void {
     const entry = msg.id ? this.entries.get(msg.id) : undefined;
     switch (msg.type) {
       case "metric_update":
