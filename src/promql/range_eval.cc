@@ -100,6 +100,15 @@ class Cursor {
     pos_ = end;  // when that is the end of buf_, the iterator moves on at the next call
     return buf_.subspan(from, end - from);
   }
+  // The current span from the current sample on; empty at the end.
+  std::span<const Sample> Rest() const {
+    return valid_ ? buf_.subspan(pos_) : std::span<const Sample>();
+  }
+  // Moves past the first k samples of Rest(). REQUIRES: k < Rest().size().
+  void Skip(size_t k) { pos_ += k; }
+  // Whether RunThrough has handed out the last sample of the current span: the cursor's
+  // next move calls the iterator, after which that span's memory may be reused.
+  bool AtSpanEnd() const { return valid_ && pos_ == buf_.size(); }
   // To the first sample at or after t (never backwards).
   void SkipTo(int64_t t) {
     Settle();
@@ -139,6 +148,153 @@ class Cursor {
   std::span<const Sample> buf_;  // buf_[pos_] is the current sample, when valid_
   size_t pos_ = 0;
   Sample one_{};
+};
+
+// One series' range-selector window, slid step by step: the samples in [lo, ref] less stale
+// markers, and whether any of them is below its predecessor (a counter reset).
+//
+// While the window lies within one span of the iterator's decoded samples (see Cursor) and
+// holds no stale marker, it is handed out as a view of that span. Otherwise (the window
+// reaches back across a span's end, or holds a stale marker) its samples are copied, each
+// once, into a vector, until the window has moved past what forced the copy.
+//
+// The window's samples are [copied_[head_], ...] followed by the non-stale samples of
+// [live_, live_end_), the ones read from the cursor's current span; those before absorbed_
+// are in copied_ as well.
+class SlidingWindow {
+ public:
+  // `copied` is scratch space whose capacity is reused from series to series.
+  SlidingWindow(storage::SampleIterator& it, std::vector<Sample>& copied)
+      : cur_(it), copied_(copied) {
+    copied_.clear();
+  }
+
+  // Moves the window to [lo, ref] (neither ever moves backwards) and returns its samples,
+  // valid until the next call. *read is set to the number of samples read for it.
+  std::span<const Sample> Slide(int64_t lo, int64_t ref, size_t* read) {
+    *read = 0;
+    // The common case: the window moves on within the current span, which goes on past
+    // ref, right after the samples read so far; the iterator is not called.
+    if (std::span<const Sample> rest = cur_.Rest();
+        live_end_ != nullptr && rest.data() == live_end_ && !rest.empty() &&
+        rest.back().t > ref) {
+      size_t k = 0;
+      while (rest[k].t <= ref) ++k;  // ends: rest.back().t > ref
+      Note(rest.first(k));
+      cur_.Skip(k);
+      live_end_ += k;
+      *read = k;
+      Expire(lo);
+      return Window(lo);
+    }
+    Expire(lo);
+    // SkipTo calls the iterator only when its whole span is before lo: the live samples,
+    // which came from that span, have just been dropped.
+    Spill();
+    cur_.SkipTo(lo);
+    for (;;) {
+      Spill();
+      std::span<const Sample> run = cur_.RunThrough(ref);
+      if (run.empty()) break;
+      *read += run.size();
+      Note(run);
+      if (live_ != live_end_ && run.data() != live_end_) Retire();  // not expected: see Spill
+      if (live_ == live_end_) {
+        live_ = absorbed_ = run.data();
+        live_end_ = run.data() + run.size();
+      } else {
+        live_end_ += run.size();
+      }
+    }
+    return Window(lo);
+  }
+
+  // Whether no sample of `window` (the last Slide's, not empty) is below its predecessor.
+  bool NoDrops(std::span<const Sample> window) const { return last_drop_ <= window.front().t; }
+
+  // Whether samples after the last window remain.
+  bool More() {
+    Spill();
+    return cur_.valid();
+  }
+
+ private:
+  // Notes samples read into the window: the newest stale marker's time, and the newest
+  // sample's below its predecessor. (In locals: the compiler cannot tell the members from
+  // the samples read.)
+  void Note(std::span<const Sample> run) {
+    double back = back_;
+    int64_t drop = last_drop_;
+    int64_t stale = last_stale_;
+    for (const Sample& smp : run) {
+      if (IsStaleNaN(smp.v)) {
+        stale = smp.t;
+        continue;
+      }
+      drop = smp.v < back ? smp.t : drop;
+      back = smp.v;
+    }
+    back_ = back;
+    last_drop_ = drop;
+    last_stale_ = stale;
+  }
+  // Drops the samples before lo.
+  void Expire(int64_t lo) {
+    while (head_ < copied_.size() && copied_[head_].t < lo) ++head_;
+    const Sample* live = live_;
+    while (live != live_end_ && live->t < lo) ++live;
+    live_ = live;
+    if (absorbed_ < live_) absorbed_ = live_;
+  }
+  // The window, once its samples up to ref are read and those before lo dropped.
+  std::span<const Sample> Window(int64_t lo) {
+    if (older_until_ < lo && last_stale_ < lo) {
+      // All of it in the current span, no stale marker: a view.
+      copied_.clear();
+      head_ = 0;
+      absorbed_ = live_;
+      return {live_, live_end_};
+    }
+    Absorb();
+    if (head_ > 256 && head_ * 2 > copied_.size()) {
+      copied_.erase(copied_.begin(), copied_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return std::span<const Sample>(copied_).subspan(head_);
+  }
+  // Copies the live samples not yet in copied_ there.
+  void Absorb() {
+    for (const Sample* p = absorbed_; p != live_end_; ++p) {
+      if (!IsStaleNaN(p->v)) copied_.push_back(*p);
+    }
+    absorbed_ = live_end_;
+  }
+  // Moves the live samples into copied_ for good, before their span goes.
+  void Retire() {
+    Absorb();
+    if (live_ != live_end_) older_until_ = live_end_[-1].t;
+    live_ = absorbed_ = live_end_ = nullptr;
+  }
+  // Retires the live samples when the cursor's next move may reuse their memory.
+  void Spill() {
+    if (cur_.AtSpanEnd()) Retire();
+  }
+
+  Cursor cur_;
+  std::vector<Sample>& copied_;
+  size_t head_ = 0;  // copied_[head_, end) are in the window
+  const Sample* live_ = nullptr;
+  const Sample* absorbed_ = nullptr;
+  const Sample* live_end_ = nullptr;
+  // The newest sample time retired from an earlier span, and the newest stale marker's: while
+  // the window reaches back to either, it is copied.
+  int64_t older_until_ = INT64_MIN;
+  int64_t last_stale_ = INT64_MIN;
+  // The time of the newest sample whose value is below its predecessor's (stale markers left
+  // out): while it is not after the window's first sample, the window has no counter reset.
+  int64_t last_drop_ = INT64_MIN;
+  // The newest sample's value (no value is below -inf: the first sample is no drop).
+  double back_ = -std::numeric_limits<double>::infinity();
 };
 
 }  // namespace
@@ -305,7 +461,7 @@ void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
 
   auto h = hints_.find(&vs);
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
-  std::vector<Point> window;
+  std::vector<Sample> copied;  // SlidingWindow's scratch, reused from series to series
   Series series;  // the current series' output; its points' capacity is reused
   MatrixCall mc;
   mc.range_ms = ms.range_ms;
@@ -313,53 +469,31 @@ void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
     CheckInterrupt();
     const auto& s = set->At();
     auto it = s.Iterator();
-    Cursor next(*it);
+    SlidingWindow window(*it, copied);
     series.points.clear();
-    window.clear();
-    size_t head = 0;  // window[head, end) is the current range
-    // The time of the newest point whose value is below its predecessor's: while it is not
-    // after the window's first point, the window has no counter reset.
-    int64_t last_drop = INT64_MIN;
     for (size_t i = 0; i < n; ++i) {
       const int64_t ts = StepTime(i);
       const int64_t ref = ts - vs.original_offset_ms;
       const int64_t lo = ref - ms.range_ms;
-      while (head < window.size() && window[head].t < lo) ++head;
-      next.SkipTo(lo);
-      for (auto run = next.RunThrough(ref); !run.empty(); run = next.RunThrough(ref)) {
-        Poll(run.size());
-        bool have_back = !window.empty();
-        double back = have_back ? window.back().v : 0;
-        int64_t drop = last_drop;
-        for (const Sample& smp : run) {
-          if (IsStaleNaN(smp.v)) continue;
-          if (have_back && smp.v < back) drop = smp.t;
-          back = smp.v;
-          have_back = true;
-          window.push_back({smp.t, smp.v});
-        }
-        last_drop = drop;
-      }
-      if (head == window.size()) {
-        if (!next.valid()) break;
+      size_t read = 0;
+      const std::span<const Sample> w = window.Slide(lo, ref, &read);
+      Poll(read);
+      if (w.empty()) {
+        if (!window.More()) break;
         continue;
-      }
-      if (head > 256 && head * 2 > window.size()) {
-        window.erase(window.begin(), window.begin() + static_cast<std::ptrdiff_t>(head));
-        head = 0;
       }
       for (size_t k = 0; k < scalar_args.size(); ++k) {
         const auto& m = scalar_args[k].m;
         scalars[k] = m.empty() || i >= m[0].points.size() ? kNaN : m[0].points[i].v;
       }
-      mc.points = std::span<const Point>(window.data() + head, window.size() - head);
+      mc.points = w;
       mc.ts = ts;
       mc.range_start = lo;
       mc.range_end = ref;
       mc.scalars = scalars;
-      mc.no_drops = last_drop <= window[head].t;
+      mc.no_drops = window.NoDrops(w);
       // As in Prometheus, the window counts against the limit while it is held.
-      const uint64_t in_window = window.size() - head;
+      const uint64_t in_window = w.size();
       HoldingAtOnce(held_ + in_window);
       queryable_samples_ += in_window;
       if (std::optional<double> v = impl->matrix(mc)) series.points.push_back({ts, *v});

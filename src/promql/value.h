@@ -8,14 +8,15 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "core/sample.h"
 #include "promql/functions.h"
 
 namespace zw::promql {
 
-struct Point {
-  int64_t t = 0;
-  double v = 0;
-};
+// A matrix point is a storage sample ({t, v}): the same type, so a span of samples an
+// iterator holds decoded (storage::SampleIterator::Buffered) is a span of points as it is,
+// and range selectors hand their windows to functions without copying.
+using Point = Sample;
 
 struct Scalar {
   int64_t t = 0;
