@@ -180,6 +180,7 @@ std::vector<Sample> MemSeries::OutOfOrderSnapshot(int64_t mint, int64_t maxt) co
 
 std::vector<ClosedChunk> MemSeries::Snapshot(int64_t mint, int64_t maxt) const {
   std::vector<ClosedChunk> out;
+  out.reserve(closed_.size() + 1);  // one allocation per reader, not one per doubling
   for (const ClosedChunk& c : closed_) {
     if (c.max_t >= mint && c.min_t <= maxt) out.push_back(c);
   }
@@ -197,10 +198,25 @@ size_t MemSeries::ChunkBytesLocked() const {
   return n;
 }
 
+namespace {
+
+// Sample buffers of finished iterators, for the next ones on the thread: an iterator per
+// series per query would otherwise allocate and zero-fill kBuffer samples each time.
+constexpr size_t kPooledBuffers = 8;
+thread_local std::vector<std::vector<Sample>> t_buffers;
+
+}  // namespace
+
 ChunksIterator::ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt,
                                std::vector<Sample> ooo)
     : chunks_(std::move(chunks)), mint_(mint), maxt_(maxt), ooo_(std::move(ooo)) {
   merged_ = !ooo_.empty();
+}
+
+ChunksIterator::~ChunksIterator() {
+  if (buf_.size() == kBuffer && t_buffers.size() < kPooledBuffers) {
+    t_buffers.push_back(std::move(buf_));
+  }
 }
 
 bool ChunksIterator::Next() {
@@ -214,7 +230,7 @@ bool ChunksIterator::Seek(int64_t t) {
   if (out_started_ && out_.t >= t) return true;
   if (!out_started_) {
     chunk_valid_ = ChunkSeek(t);
-  } else if (chunk_valid_ && cur_.t < t) {
+  } else if (chunk_valid_ && buf_[pos_].t < t) {
     chunk_valid_ = ChunkSeek(t);
   }
   while (ooo_pos_ < ooo_.size() && ooo_[ooo_pos_].t < std::max(t, mint_)) ++ooo_pos_;
@@ -224,8 +240,8 @@ bool ChunksIterator::Seek(int64_t t) {
 bool ChunksIterator::Pick() {
   out_started_ = true;
   bool have_ooo = ooo_pos_ < ooo_.size() && ooo_[ooo_pos_].t <= maxt_;
-  if (chunk_valid_ && (!have_ooo || cur_.t < ooo_[ooo_pos_].t)) {
-    out_ = cur_;
+  if (chunk_valid_ && (!have_ooo || buf_[pos_].t < ooo_[ooo_pos_].t)) {
+    out_ = buf_[pos_];
     chunk_valid_ = ChunkNext();
     return true;
   }
@@ -256,45 +272,73 @@ bool ChunksIterator::OpenChunk(size_t i) {
   return true;
 }
 
-// Timestamps within a series strictly increase, so the next sample is the first one at
-// or after the current timestamp + 1: Next and Seek share one walk over the chunks.
 bool ChunksIterator::ChunkNext() {
-  if (!started_) return SeekFrom(mint_);
-  if (done_ || cur_.t == kMaxTime) return false;
-  return SeekFrom(cur_.t + 1);
+  if (pos_ + 1 < len_) {
+    ++pos_;
+    return true;
+  }
+  if (!started_) return Fill(mint_);
+  // Timestamps within a series strictly increase: the next sample is the first one at or
+  // after the last decoded one + 1.
+  if (len_ == 0 || buf_[len_ - 1].t == kMaxTime) {
+    pos_ = len_ = 0;
+    return false;
+  }
+  return Fill(buf_[len_ - 1].t + 1);
 }
 
 bool ChunksIterator::ChunkSeek(int64_t t) {
-  if (done_) return false;
-  if (started_ && cur_.t >= t) return true;
-  return SeekFrom(std::max(t, mint_));
+  if (!started_) return Fill(std::max(t, mint_));
+  if (pos_ >= len_) return false;  // at the end
+  if (buf_[pos_].t >= t) return true;
+  if (buf_[len_ - 1].t >= t) {
+    pos_ = static_cast<size_t>(
+        std::partition_point(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                             buf_.begin() + static_cast<std::ptrdiff_t>(len_),
+                             [t](const Sample& s) { return s.t < t; }) -
+        buf_.begin());
+    return true;
+  }
+  return Fill(t);
 }
 
-bool ChunksIterator::SeekFrom(int64_t t) {
+bool ChunksIterator::Fill(int64_t t) {
+  started_ = true;
+  pos_ = len_ = 0;
   if (done_) return false;
+  if (buf_.empty()) {
+    if (!t_buffers.empty()) {
+      buf_ = std::move(t_buffers.back());
+      t_buffers.pop_back();
+    } else {
+      buf_.resize(kBuffer);
+    }
+  }
   size_t i = it_ ? idx_ : 0;
   while (i < chunks_.size() && chunks_[i].max_t < t) ++i;  // skip chunks that end before t
-  if (!it_ || i != idx_) {
-    if (!OpenChunk(i)) return false;
-  }
+  if ((!it_ || i != idx_) && !OpenChunk(i)) return false;
+  bool more = it_->Seek(t);
   while (true) {
-    if (it_->Seek(t)) {
-      Sample s = it_->At();
+    if (more) {
+      const Sample s = it_->At();
       if (s.t > maxt_) {
         done_ = true;
-        return false;
+        break;
       }
-      cur_ = s;
-      started_ = true;
-      return true;
+      buf_[len_++] = s;
+      if (len_ == kBuffer) break;
+      more = it_->Next();
+      continue;
     }
     if (!it_->Err().ok()) {
       err_ = it_->Err();
       done_ = true;
-      return false;
+      break;
     }
-    if (!OpenChunk(idx_ + 1)) return false;
+    if (!OpenChunk(idx_ + 1)) break;
+    more = it_->Seek(t);
   }
+  return len_ > 0;
 }
 
 }  // namespace zw::tsdb

@@ -152,14 +152,30 @@ class MemSeries {
 
 // Iterates the samples of a snapshot within [mint, maxt]. Out-of-order samples, when given,
 // are merged in (their times never equal a chunk sample's: the series rejects that).
+//
+// The chunks are decoded up to kBuffer samples at a time into a buffer (a head chunk of 120
+// samples in one go, across chunk ends), which Buffered() hands out when no out-of-order
+// samples are merged in: batch readers (range selectors, the merge with blocks) then walk
+// head data as spans too, without a virtual call per sample. A decoding error ends the
+// iteration after the samples decoded before it; Err() may report it while those are still
+// being handed out.
 class ChunksIterator final : public storage::SampleIterator {
  public:
   ChunksIterator(std::vector<ClosedChunk> chunks, int64_t mint, int64_t maxt,
                  std::vector<Sample> ooo = {});
+  ~ChunksIterator() override;
+  ChunksIterator(const ChunksIterator&) = delete;
+  ChunksIterator& operator=(const ChunksIterator&) = delete;
   bool Next() override;
   bool Seek(int64_t t) override;
-  Sample At() const override { return merged_ ? out_ : cur_; }
+  Sample At() const override { return merged_ ? out_ : buf_[pos_]; }
   Status Err() const override { return err_; }
+  std::span<const Sample> Buffered() const override {
+    if (merged_ || pos_ >= len_) return {};
+    return std::span<const Sample>(buf_).subspan(pos_, len_ - pos_);
+  }
+
+  static constexpr size_t kBuffer = 128;
 
  private:
   // The chunk stream alone.
@@ -169,19 +185,24 @@ class ChunksIterator final : public storage::SampleIterator {
   bool Pick();
 
   bool OpenChunk(size_t i);
-  // Moves to the first sample with timestamp >= t (t >= mint_), never backwards.
-  bool SeekFrom(int64_t t);
+  // Decodes the chunk stream's samples from the first one at or after t on into buf_.
+  // REQUIRES: t >= mint_, t after every sample decoded before.
+  bool Fill(int64_t t);
 
   std::vector<ClosedChunk> chunks_;
   int64_t mint_, maxt_;
   size_t idx_ = 0;
   std::vector<uint8_t> scratch_;  // the current chunk's bytes when it is mapped
   std::optional<chunkenc::XorIterator> it_;
-  Sample cur_;
+  // buf_[pos_, len_) are the chunk stream's current sample and the decoded ones after it; the
+  // buffer (kBuffer samples) is taken on first use from those of finished iterators.
+  std::vector<Sample> buf_;
+  size_t pos_ = 0;
+  size_t len_ = 0;
   Status err_;
-  bool done_ = false;
-  bool started_ = false;      // cur_ holds a sample
-  bool chunk_valid_ = false;  // cur_ is the chunk stream's unconsumed head (merged mode)
+  bool done_ = false;         // nothing left to decode
+  bool started_ = false;      // Fill ran
+  bool chunk_valid_ = false;  // buf_[pos_] is the chunk stream's unconsumed head (merged mode)
   // Out-of-order samples (merged mode only).
   std::vector<Sample> ooo_;
   size_t ooo_pos_ = 0;
