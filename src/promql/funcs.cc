@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <numbers>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <re2/re2.h>
 
@@ -469,8 +473,12 @@ Value HistogramQuantile(Args args, const Call&, Evaluator&, int64_t ts) {
     double ub = std::strtod(bound.c_str(), &end);
     if (bound.empty() || end != bound.c_str() + bound.size() || std::isspace(bound[0])) continue;
     // Keyed by every label but le: series differing only in name are separate histograms.
-    auto [it, inserted] =
-        index.emplace(LabelsBuilder(s.labels).Del("le").Build().Hash(), groups.size());
+    // HashWithout leaves the name out as well, so its hash is mixed back in; no labels are
+    // built for the key (this runs for every bucket at every step of a range query).
+    static const std::vector<std::string> kLe = {"le"};
+    const uint64_t name_hash = std::hash<std::string_view>{}(s.labels.MetricName());
+    const uint64_t key = s.labels.HashWithout(kLe) ^ (name_hash * 0x9e3779b97f4a7c15ULL);
+    auto [it, inserted] = index.emplace(key, groups.size());
     if (inserted) {
       groups.push_back({LabelsBuilder(s.labels).Del(kMetricNameLabel).Del("le").Build(), {}});
     }
