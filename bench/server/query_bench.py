@@ -7,8 +7,10 @@ remote-written dataset (workload.py) and answer the same queries (issue 4's list
 
 Each server runs pinned to one core (--server-core), the client on another; servers are
 queried in turn within each repetition so that machine noise hits them alike. A warm-up
-repetition is discarded. VictoriaMetrics runs with its result cache off
-(-search.disableCache), so every answer is computed. Reported per query and mode: median
+repetition is discarded. Before the first query each server in turn must be quiet (under
+--idle-share of a core for --idle-seconds, waiting at most --idle-max; the wait is reported),
+so that its background work after the load is not timed. VictoriaMetrics runs with its result
+cache off (-search.disableCache), so every answer is computed. Reported per query and mode: median
 wall time per server, the ratios zenwatch/VictoriaMetrics and zenwatch/Prometheus, and the
 result's series count per server (the same work must have been done). Bounded by --timeout;
 every process started is stopped by PID.
@@ -50,6 +52,31 @@ class VictoriaMetricsNoCache(servers.VictoriaMetrics):
         return super().command() + ["-search.disableCache"]
 
 
+def wait_until_idle(srv, share=0.05, quiet_s=5.0, max_s=600.0, poll_s=0.5):
+    """Waits until the server's process has used under `share` of a core (user + system time
+    from /proc/<pid>/stat) over the last `quiet_s` seconds, at most `max_s`: its background
+    work after the load (zenwatch's head cuts and compactions of the backfill,
+    VictoriaMetrics' and Prometheus's merges) must not land in the timings. Returns (seconds
+    waited, settled, share of a core over the last window)."""
+    t0 = time.monotonic()
+    history = [(t0, srv.cpu_seconds())]
+    last_share = float("nan")
+    while True:
+        time.sleep(poll_s)
+        now = time.monotonic()
+        history.append((now, srv.cpu_seconds()))
+        # The oldest sample at least quiet_s back.
+        while len(history) > 2 and now - history[1][0] >= quiet_s:
+            history.pop(0)
+        span = now - history[0][0]
+        if span >= quiet_s:
+            last_share = (history[-1][1] - history[0][1]) / span
+            if last_share < share:
+                return now - t0, True, last_share
+        if now - t0 >= max_s:
+            return now - t0, False, last_share
+
+
 def run_query(srv, promql, mode, end_s):
     if MODES[mode] is None:
         path = "/api/v1/query?" + urllib.parse.urlencode({"query": promql, "time": f"{end_s:.3f}"})
@@ -83,6 +110,10 @@ def main():
     ap.add_argument("--server-core", type=int, default=0)
     ap.add_argument("--client-core", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=5400)
+    ap.add_argument("--idle-share", type=float, default=0.05,
+                    help="before timing, wait until each server uses under this share of a core")
+    ap.add_argument("--idle-seconds", type=float, default=5.0, help="... for this long")
+    ap.add_argument("--idle-max", type=float, default=600.0, help="... waiting at most this long")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -106,6 +137,17 @@ def main():
         for kind, (res, _) in loaded.items():
             print(f"  loaded {kind}: {res['samples_per_s']:,} samples/s, series {res['series_found']}, "
                   f"errors {res['errors']}", flush=True)
+        idle = {}
+        for kind in kinds:
+            waited, settled, share = wait_until_idle(loaded[kind][1], args.idle_share,
+                                                     args.idle_seconds, args.idle_max)
+            idle[kind] = {"waited_s": round(waited, 1), "settled": settled,
+                          "cpu_share": round(share, 3)}
+            print(f"  idle {kind}: waited {waited:.1f} s, " +
+                  (f"{share * 100:.1f} % of a core over the last {args.idle_seconds:g} s" if settled
+                   else f"DID NOT SETTLE within {args.idle_max:g} s "
+                        f"({share * 100:.1f} % of a core over the last {args.idle_seconds:g} s)"),
+                  flush=True)
         end_s = wl.end_ms / 1000
         queries = [q for q in QUERIES if not args.only or q[0] in args.only.split(",")]
         rows = []
@@ -144,7 +186,8 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"dataset": wl.describe(), "runs": args.runs, "rows": rows,
-                           "load": {k: v[0] for k, v in loaded.items()}}, f, indent=1)
+                           "load": {k: v[0] for k, v in loaded.items()}, "idle": idle}, f,
+                          indent=1)
     finally:
         servers.stop_all()
 
