@@ -50,6 +50,24 @@ std::shared_ptr<const std::string> ExprMessage(const std::string& id,
   return Share(buf);
 }
 
+// {"type":"metric_update","id":<id>,"series":<series_json>}, written once.
+std::shared_ptr<const std::string> MetricMessage(std::string_view id,
+                                                 const rapidjson::StringBuffer& series_json) {
+  rapidjson::StringBuffer quoted;
+  JsonWriter w(quoted);
+  WriteString(w, id);
+  static constexpr std::string_view kHead = R"({"type":"metric_update","id":)";
+  static constexpr std::string_view kSeries = R"(,"series":)";
+  std::string msg;
+  msg.reserve(kHead.size() + quoted.GetSize() + kSeries.size() + series_json.GetSize() + 1);
+  msg += kHead;
+  msg.append(quoted.GetString(), quoted.GetSize());
+  msg += kSeries;
+  msg.append(series_json.GetString(), series_json.GetSize());
+  msg += '}';
+  return std::make_shared<const std::string>(std::move(msg));
+}
+
 // One frame of messages: a lone message as itself, several as a JSON array of them in order.
 std::shared_ptr<const std::string> Frame(std::vector<std::shared_ptr<const std::string>> msgs) {
   if (msgs.size() == 1) return std::move(msgs.front());
@@ -628,53 +646,62 @@ void StreamHub::DispatchLoop() {
 void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample>> batches,
                                 Outbox& out) {
   stats_.dispatch_rounds.fetch_add(1, std::memory_order_relaxed);
-  struct Acc {
-    Labels labels;
-    Targets targets;
-    std::vector<promql::Point> points;
-  };
-  // One entry per committed series, then per selector group the series it gets: the
-  // matching and the encoding are done once per group, whatever its number of subscribers.
-  std::unordered_map<storage::SeriesRef, Acc> series;
+  Round& round = round_;  // the dispatch thread's: its vectors keep their capacity
+  // The round's samples by series, then time (commits of different transactions may
+  // interleave; each series is sent in time order). Stale markers are not sent.
+  round.samples.clear();
   for (const auto& batch : batches) {
     for (const storage::CommittedSample& s : batch) {
-      if (IsStaleNaN(s.v)) continue;
-      auto [it, inserted] = series.try_emplace(s.ref);
-      Acc& acc = it->second;
-      if (inserted && !Lookup(s.ref, &acc.labels, &acc.targets)) acc.targets = nullptr;
-      if (acc.targets) acc.points.push_back({s.t, s.v});
+      if (!IsStaleNaN(s.v)) round.samples.push_back(s);
     }
   }
-  std::unordered_map<SelectorGroup*, std::vector<Acc*>> per_group;
-  for (auto& [ref, acc] : series) {
-    if (!acc.targets || acc.points.empty()) continue;
-    // Commits of different transactions may interleave; each series is sent in time order.
-    std::stable_sort(acc.points.begin(), acc.points.end(),
-                     [](const promql::Point& a, const promql::Point& b) { return a.t < b.t; });
-    for (const auto& g : *acc.targets) per_group[g.get()].push_back(&acc);
+  std::stable_sort(round.samples.begin(), round.samples.end(),
+                   [](const storage::CommittedSample& a, const storage::CommittedSample& b) {
+                     return a.ref != b.ref ? a.ref < b.ref : a.t < b.t;
+                   });
+  // One run of samples per wanted series, then per selector group the runs it gets: the
+  // matching and the encoding are done once per group, whatever its number of subscribers.
+  round.runs.clear();
+  const auto& samples = round.samples;
+  for (size_t i = 0, j = 0; i < samples.size(); i = j) {
+    while (j < samples.size() && samples[j].ref == samples[i].ref) ++j;
+    Round::Run run;
+    if (Lookup(samples[i].ref, &run.labels, &run.targets)) {
+      run.begin = i;
+      run.end = j;
+      round.runs.push_back(std::move(run));
+    }
   }
+  round.to_group.clear();
+  for (const Round::Run& run : round.runs) {
+    for (const auto& g : *run.targets) round.to_group.emplace_back(g.get(), &run);
+  }
+  std::sort(round.to_group.begin(), round.to_group.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return std::less<>()(a.first, b.first);
+    return a.second->labels < b.second->labels;
+  });
   std::shared_lock lock(mu_);
-  for (auto& [group, accs] : per_group) {
-    std::sort(accs.begin(), accs.end(),
-              [](const Acc* a, const Acc* b) { return a->labels < b->labels; });
-    rapidjson::StringBuffer sbuf;
-    {
-      JsonWriter w(sbuf);
+  rapidjson::StringBuffer& series_json = round.series_json;
+  JsonWriter w(series_json);
+  for (size_t i = 0, j = 0; i < round.to_group.size(); i = j) {
+    SelectorGroup* group = round.to_group[i].first;
+    series_json.Clear();
+    w.Reset(series_json);
+    w.StartArray();
+    for (; j < round.to_group.size() && round.to_group[j].first == group; ++j) {
+      const Round::Run& run = *round.to_group[j].second;
+      w.StartObject();
+      w.Key("metric");
+      WriteLabels(w, run.labels);
+      w.Key("values");
       w.StartArray();
-      for (const Acc* acc : accs) {
-        w.StartObject();
-        w.Key("metric");
-        WriteLabels(w, acc->labels);
-        w.Key("values");
-        w.StartArray();
-        for (const auto& p : acc->points) WritePoint(w, p.t, p.v);
-        w.EndArray();
-        w.EndObject();
-      }
+      for (size_t k = run.begin; k < run.end; ++k) WritePoint(w, samples[k].t, samples[k].v);
       w.EndArray();
+      w.EndObject();
     }
+    w.EndArray();
     // Subscribers with the same id (the same page open in several browsers) share a message.
-    std::unordered_map<std::string_view, std::shared_ptr<const std::string>> by_id;
+    std::vector<std::pair<std::string_view, std::shared_ptr<const std::string>>> by_id;
     for (const auto& sub : group->subs) {
       if (!sub->ready.load(std::memory_order_acquire)) {
         continue;  // the history message, still to come, holds these samples
@@ -682,22 +709,14 @@ void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample
       auto cit = clients_.find(sub->client);
       if (cit == clients_.end()) continue;
       if (cit->second->snapshot.load(std::memory_order_acquire)) continue;
-      auto& msg = by_id[sub->id];
-      if (!msg) {
-        rapidjson::StringBuffer buf;
-        JsonWriter w(buf);
-        w.StartObject();
-        w.Key("type");
-        w.String("metric_update");
-        w.Key("id");
-        WriteString(w, sub->id);
-        w.Key("series");
-        w.RawValue(sbuf.GetString(), sbuf.GetSize(), rapidjson::kArrayType);
-        w.EndObject();
-        msg = Share(buf);
+      auto same = std::find_if(by_id.begin(), by_id.end(),
+                               [&](const auto& e) { return e.first == sub->id; });
+      if (same == by_id.end()) {
+        by_id.emplace_back(sub->id, MetricMessage(sub->id, series_json));
+        same = by_id.end() - 1;
       }
       stats_.metric_updates.fetch_add(1, std::memory_order_relaxed);
-      out.Add(cit->second, msg);
+      out.Add(cit->second, same->second);
     }
   }
 }

@@ -60,6 +60,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <rapidjson/stringbuffer.h>
+
 #include "core/matcher.h"
 #include "dashboard/health.h"
 #include "dashboard/verdict_table.h"
@@ -233,6 +235,20 @@ class StreamHub final : public storage::CommitObserver {
     std::string sub_id;
   };
   std::deque<HistoryJob> history_jobs_;  // dispatch_mu_
+  // The dispatch thread's working space for a round, kept so that its vectors keep their
+  // capacity from round to round.
+  struct Round {
+    struct Run {  // the samples[begin, end) of one wanted series
+      Labels labels;
+      Targets targets;
+      size_t begin = 0, end = 0;
+    };
+    std::vector<storage::CommittedSample> samples;
+    std::vector<Run> runs;
+    std::vector<std::pair<SelectorGroup*, const Run*>> to_group;
+    rapidjson::StringBuffer series_json;
+  };
+  Round round_;  // dispatch thread only
 
   // Eval thread's inbox.
   std::mutex eval_mu_;
