@@ -140,7 +140,7 @@ def measure_latency(port, pushes, interval):
     return latencies
 
 
-def _dashboards_main(port, n, ready, stop, received, read_every):
+def _dashboards_main(port, n, ready, stop, received, read_every, kinds="all"):
     """In a process of its own, so that reading what the dashboards are sent does not take
     the pushing threads' interpreter lock."""
     socks = []
@@ -155,7 +155,8 @@ def _dashboards_main(port, n, ready, stop, received, read_every):
              "range": 300, "step": 15},
         ]
         for s in subs:
-            ws.send(s)
+            if kinds == "all" or (kinds == "exprs") == ("expr" in s):
+                ws.send(s)
         ws.sock.setblocking(False)
         socks.append(ws)
     ready.set()
@@ -184,12 +185,13 @@ class Dashboards:
     """N WebSocket clients, each subscribed to a few selectors and expressions, in a child
     process that reads and discards what they are sent (so they keep up, as a browser would)."""
 
-    def __init__(self, port, n, read_every=0.0):
+    def __init__(self, port, n, read_every=0.0, kinds="all"):
         ctx = multiprocessing.get_context("fork")
         self.ready, self.stop_flag = ctx.Event(), ctx.Event()
         self.received = ctx.Value("q", 0)
         self.proc = ctx.Process(target=_dashboards_main,
-                                args=(port, n, self.ready, self.stop_flag, self.received, read_every))
+                                args=(port, n, self.ready, self.stop_flag, self.received, read_every,
+                                      kinds))
         self.proc.start()
         if not self.ready.wait(60):
             self.close()
@@ -267,6 +269,111 @@ def measure_throughput(port, seconds, senders, body, blocks=1, server=None):
     return rate, (server.cpu_seconds() - cpu0) * 1e6 / max(1, sum(count))
 
 
+class CpuGroup:
+    """A cgroup of its own (v1 cpu controller, cpu.shares 1024) for a server, so that two
+    servers sharing a core get equal shares of it whatever their numbers of runnable threads.
+    Without a writable /sys/fs/cgroup/cpu it does nothing (`ok` is False)."""
+    ROOT = "/sys/fs/cgroup/cpu"
+
+    def __init__(self, name):
+        self.path = os.path.join(self.ROOT, name)
+        self.ok = False
+        try:
+            os.mkdir(self.path)
+            with open(os.path.join(self.path, "cpu.shares"), "w") as f:
+                f.write("1024")
+            self.ok = True
+        except OSError:
+            self.remove()
+
+    def add(self, pid):
+        if self.ok:
+            with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+
+    def remove(self):
+        """After its processes have exited."""
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
+def _throughput_main(port, seconds, senders, body, blocks, out):
+    t0 = time.perf_counter()
+    rate = measure_throughput(port, seconds, senders, body, blocks)
+    out.put((rate, rate * (time.perf_counter() - t0)))
+
+
+def side_by_side(args, body, result):
+    """Two servers on the same core, pushed to at the same time, the N dashboards on one of
+    them (alternating): both see the same machine at every instant, so the ratio of their
+    figures is the dashboards' effect with the machine's noise cancelled. Each server has a
+    cgroup of its own with equal shares, so the stream's extra threads do not win its server a
+    larger share of the core. Each server's senders run in a process of their own."""
+    servers = [Server(args.zenwatch, args.server_cpus) for _ in range(2)]
+    groups = [CpuGroup("zw-stream-bench-%d-%d" % (os.getpid(), i)) for i in range(2)]
+    try:
+        for g, srv in zip(groups, servers):
+            g.add(srv.proc.pid)
+        result["cgroups"] = all(g.ok for g in groups)
+        if not result["cgroups"]:
+            print("note: no writable %s: the servers share the core by thread, which favours "
+                  "the one with more runnable threads" % CpuGroup.ROOT)
+        ctx = multiprocessing.get_context("fork")
+
+        def both(seconds):
+            out = [ctx.Queue() for _ in servers]
+            cpu0 = [srv.cpu_seconds() for srv in servers]
+            procs = [ctx.Process(target=_throughput_main,
+                                 args=(srv.port, seconds, args.senders, body, args.blocks, q))
+                     for srv, q in zip(servers, out)]
+            t0 = time.perf_counter()
+            for p in procs:
+                p.start()
+            got = [q.get() for q in out]
+            elapsed = time.perf_counter() - t0
+            for p in procs:
+                p.join()
+            cpu = [srv.cpu_seconds() - c for srv, c in zip(servers, cpu0)]
+            rates = [rate for rate, _ in got]
+            us = [c * 1e6 / max(1, n) for c, (_, n) in zip(cpu, got)]
+            return rates, us, sum(cpu) / elapsed
+
+        both(2)  # warm-up
+        ratios, cpu_ratios = [], []
+        for r in range(args.runs):
+            on = r % 2  # the server the dashboards connect to
+            dash = Dashboards(servers[on].port, args.dashboards, args.read_every, args.subscriptions)
+            time.sleep(1.0)
+            rates, us, busy = both(args.seconds)
+            dash.close()
+            ratio, cpu_ratio = rates[on] / rates[1 - on], us[on] / us[1 - on]
+            ratios.append(ratio)
+            cpu_ratios.append(cpu_ratio)
+            print("run %d: with %d dashboards %9.0f samples/s (%.2f us/sample), without %9.0f "
+                  "(%.2f us/sample): throughput %+.1f %%, CPU per sample %+.1f %%; the servers "
+                  "used %.0f %% of a core" % (r, args.dashboards, rates[on], us[on], rates[1 - on],
+                                            us[1 - on], (ratio - 1) * 100, (cpu_ratio - 1) * 100,
+                                            busy * 100))
+            result.setdefault("side_by_side_runs", []).append(
+                {"dashboards_on": on, "rates": rates, "us_per_sample": us, "core_used": busy})
+            time.sleep(0.5)
+        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        result["side_by_side"] = {"throughput_ratio_median": statistics.median(ratios),
+                                  "throughput_ratio_quartiles": [q[0], q[2]],
+                                  "cpu_per_sample_ratio_median": statistics.median(cpu_ratios)}
+        print("side by side, median of %d runs: throughput with %d dashboards %+.1f %% "
+              "(quartiles %+.1f / %+.1f %%), server CPU per sample %+.1f %%"
+              % (len(ratios), args.dashboards, (statistics.median(ratios) - 1) * 100,
+                 (q[0] - 1) * 100, (q[2] - 1) * 100, (statistics.median(cpu_ratios) - 1) * 100))
+    finally:
+        for srv in servers:
+            srv.stop()
+        for g in groups:
+            g.remove()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--zenwatch", required=True)
@@ -285,11 +392,26 @@ def main():
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--read-every", type=float, default=0.1,
                     help="seconds between the dashboards' read passes (0: read each message as it comes)")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="two servers on the same core pushed to at once, the dashboards on one "
+                         "of them (alternating); replaces the 0-vs-N runs")
+    ap.add_argument("--subscriptions", choices=["all", "selectors", "exprs"], default="all",
+                    help="what each dashboard subscribes to (side by side only): everything, or "
+                         "only its selectors, or only its expressions (to tell their costs apart)")
     ap.add_argument("--json")
     args = ap.parse_args()
 
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
+    if args.side_by_side:
+        result = {"uptime": open("/proc/loadavg").read().split()[:3]}
+        side_by_side(args, make_body(), result)
+        print("load average (1, 5, 15 min) at start:", " ".join(result["uptime"]),
+              "at end:", " ".join(open("/proc/loadavg").read().split()[:3]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
     server = Server(args.zenwatch, args.server_cpus)
     try:
         result = {"uptime": open("/proc/loadavg").read().split()[:3]}
