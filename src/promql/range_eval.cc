@@ -176,8 +176,7 @@ class SlidingWindow {
     // The common case: the window moves on within the current span, which goes on past
     // ref, right after the samples read so far; the iterator is not called.
     if (std::span<const Sample> rest = cur_.Rest();
-        live_end_ != nullptr && rest.data() == live_end_ && !rest.empty() &&
-        rest.back().t > ref) {
+        live_end_ != nullptr && rest.data() == live_end_ && !rest.empty() && rest.back().t > ref) {
       size_t k = 0;
       while (rest[k].t <= ref) ++k;  // ends: rest.back().t > ref
       Note(rest.first(k));
@@ -462,7 +461,7 @@ void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
   auto h = hints_.find(&vs);
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
   std::vector<Sample> copied;  // SlidingWindow's scratch, reused from series to series
-  Series series;  // the current series' output; its points' capacity is reused
+  Series series;               // the current series' output; its points' capacity is reused
   MatrixCall mc;
   mc.range_ms = ms.range_ms;
   while (set->Next()) {

@@ -70,9 +70,9 @@ class SpanIterator final : public storage::SampleIterator {
       span_ = starts_.size() - 1;
       return false;
     }
-    span_ = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), i) -
-                                starts_.begin()) -
-            1;
+    span_ =
+        static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), i) - starts_.begin()) -
+        1;
     buf_.assign(all_->begin() + static_cast<std::ptrdiff_t>(starts_[span_]),
                 all_->begin() + static_cast<std::ptrdiff_t>(starts_[span_ + 1]));
     pos_ = i;
@@ -157,8 +157,7 @@ class SpanStorage final : public storage::Queryable, public storage::Querier {
                                                const Matchers& m) override {
       return s_->Select(sorted, h, m);
     }
-    Result<std::vector<std::string>> LabelValues(std::string_view n,
-                                                 const Matchers& m) override {
+    Result<std::vector<std::string>> LabelValues(std::string_view n, const Matchers& m) override {
       return s_->LabelValues(n, m);
     }
     Result<std::vector<std::string>> LabelNames(const Matchers& m) override {
@@ -218,13 +217,23 @@ void ExpectSameBits(const QueryResult& got, const QueryResult& want, const std::
 }
 
 TEST(RangeWindowTest, SpansGiveTheSameBitsAsSampleBySampleReads) {
-  const std::vector<std::string> queries = {
-      "rate(c[1m])",          "increase(c[5m])",         "resets(c[2m])",
-      "irate(c[1m])",         "sum_over_time(g[90s])",   "count_over_time(c[45s])",
-      "last_over_time(c[1m])", "max_over_time(g[3m])",   "deriv(g[2m])",
-      "changes(c[4m])",       "quantile_over_time(0.3, g[3m])", "sum by (job) (rate(c[5m]))",
-      "rate(c[1m] offset 2m)", "avg_over_time({job=~\"a|b\"}[10m])", "delta(g[20s])"};
-  const std::vector<std::vector<size_t>> cuts = {{1}, {2}, {3, 5}, {7}, {16, 1, 40}, {64}, {100000}};
+  const std::vector<std::string> queries = {"rate(c[1m])",
+                                            "increase(c[5m])",
+                                            "resets(c[2m])",
+                                            "irate(c[1m])",
+                                            "sum_over_time(g[90s])",
+                                            "count_over_time(c[45s])",
+                                            "last_over_time(c[1m])",
+                                            "max_over_time(g[3m])",
+                                            "deriv(g[2m])",
+                                            "changes(c[4m])",
+                                            "quantile_over_time(0.3, g[3m])",
+                                            "sum by (job) (rate(c[5m]))",
+                                            "rate(c[1m] offset 2m)",
+                                            "avg_over_time({job=~\"a|b\"}[10m])",
+                                            "delta(g[20s])"};
+  const std::vector<std::vector<size_t>> cuts = {{1},         {2},  {3, 5},  {7},
+                                                 {16, 1, 40}, {64}, {100000}};
   const int64_t steps[] = {15 * kSec, 10 * kSec, 60 * kSec, 7 * kSec};
   Engine engine;
   SpanStorage reference(TestSeries(), {1}, false);
@@ -238,8 +247,7 @@ TEST(RangeWindowTest, SpansGiveTheSameBitsAsSampleBySampleReads) {
         auto got = engine.Range(spans, q, 0, 420 * 15 * kSec, step);
         ASSERT_TRUE(got.ok()) << q << ": " << got.status().ToString();
         ExpectSameBits(*got, *want,
-                       q + " step " + std::to_string(step) + " first span " +
-                           std::to_string(c[0]));
+                       q + " step " + std::to_string(step) + " first span " + std::to_string(c[0]));
       }
     }
   }

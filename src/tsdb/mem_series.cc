@@ -292,11 +292,11 @@ bool ChunksIterator::ChunkSeek(int64_t t) {
   if (pos_ >= len_) return false;  // at the end
   if (buf_[pos_].t >= t) return true;
   if (buf_[len_ - 1].t >= t) {
-    pos_ = static_cast<size_t>(
-        std::partition_point(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                             buf_.begin() + static_cast<std::ptrdiff_t>(len_),
-                             [t](const Sample& s) { return s.t < t; }) -
-        buf_.begin());
+    pos_ =
+        static_cast<size_t>(std::partition_point(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                                                 buf_.begin() + static_cast<std::ptrdiff_t>(len_),
+                                                 [t](const Sample& s) { return s.t < t; }) -
+                            buf_.begin());
     return true;
   }
   return Fill(t);
