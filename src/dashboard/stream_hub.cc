@@ -34,38 +34,28 @@ std::shared_ptr<const std::string> ModeMessage(bool snapshot) {
                                                       : R"({"type":"mode","mode":"live"})");
 }
 
-// {"type":"expr_update","id":<id>,"result":<result_json>}
-std::shared_ptr<const std::string> ExprMessage(const std::string& id,
-                                               const std::string& result_json) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("type");
-  w.String("expr_update");
-  w.Key("id");
-  WriteString(w, id);
-  w.Key("result");
-  w.RawValue(result_json.data(), result_json.size(), rapidjson::kObjectType);
-  w.EndObject();
-  return Share(buf);
-}
-
-// {"type":"metric_update","id":<id>,"series":<series_json>}, written once.
-std::shared_ptr<const std::string> MetricMessage(std::string_view id,
-                                                 const rapidjson::StringBuffer& series_json) {
+// {"type":<type>,"id":<id>,<key>:<json>}: an update message, `json` (already JSON) copied once.
+std::shared_ptr<const std::string> UpdateMessage(std::string_view type, std::string_view id,
+                                                 std::string_view key, std::string_view json) {
   rapidjson::StringBuffer quoted;
   JsonWriter w(quoted);
   WriteString(w, id);
-  static constexpr std::string_view kHead = R"({"type":"metric_update","id":)";
-  static constexpr std::string_view kSeries = R"(,"series":)";
   std::string msg;
-  msg.reserve(kHead.size() + quoted.GetSize() + kSeries.size() + series_json.GetSize() + 1);
-  msg += kHead;
+  msg.reserve(type.size() + quoted.GetSize() + key.size() + json.size() + 24);
+  msg += R"({"type":")";
+  msg += type;
+  msg += R"(","id":)";
   msg.append(quoted.GetString(), quoted.GetSize());
-  msg += kSeries;
-  msg.append(series_json.GetString(), series_json.GetSize());
+  msg += R"(,")";
+  msg += key;
+  msg += R"(":)";
+  msg += json;
   msg += '}';
   return std::make_shared<const std::string>(std::move(msg));
+}
+
+std::shared_ptr<const std::string> ExprMessage(std::string_view id, std::string_view result_json) {
+  return UpdateMessage("expr_update", id, "result", result_json);
 }
 
 // One frame of messages: a lone message as itself, several as a JSON array of them in order.
@@ -712,7 +702,9 @@ void StreamHub::DispatchSamples(std::vector<std::vector<storage::CommittedSample
       auto same = std::find_if(by_id.begin(), by_id.end(),
                                [&](const auto& e) { return e.first == sub->id; });
       if (same == by_id.end()) {
-        by_id.emplace_back(sub->id, MetricMessage(sub->id, series_json));
+        by_id.emplace_back(sub->id,
+                           UpdateMessage("metric_update", sub->id, "series",
+                                         {series_json.GetString(), series_json.GetSize()}));
         same = by_id.end() - 1;
       }
       stats_.metric_updates.fetch_add(1, std::memory_order_relaxed);
