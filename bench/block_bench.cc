@@ -25,6 +25,7 @@
 
 #include "tsdb/block/block.h"
 #include "tsdb/block/writer.h"
+#include "tsdb/chunkenc/packed_chunk.h"
 #include "tsdb/chunkenc/xor_chunk.h"
 
 namespace {
@@ -124,8 +125,8 @@ std::vector<Series> MakeBlockMix(bool jitter) {
 }
 
 // The "server" mix: bench/server/workload.py's series and values (same distributions, not
-// the same random numbers).
-std::vector<Series> MakeServerMix() {
+// the same random numbers), `targets` targets of 100 series with `samples` samples each.
+std::vector<Series> MakeServerMix(int targets = kSeries / 100, int samples = kSamples) {
   struct Family {
     const char* name;
     int kind;  // 0 counter, 1 memory, 2 temperature, 3 queue, 4 load, 5 bucket
@@ -144,7 +145,7 @@ std::vector<Series> MakeServerMix() {
   std::uniform_real_distribution<double> unit(0, 1);
   std::normal_distribution<double> gauss(0, 1);
   std::vector<Series> out;
-  for (int target = 0; target < kSeries / 100; ++target) {
+  for (int target = 0; target < targets; ++target) {
     for (const Family& f : families) {
       // A histogram's buckets share their observations (cumulative over le).
       std::vector<std::vector<double>> cumulative;
@@ -153,7 +154,7 @@ std::vector<Series> MakeServerMix() {
         std::vector<double> w(10), totals(10);
         double sum = 0;
         for (int b = 0; b < 10; ++b) sum += w[b] = 1 / (1 + (b - centre) * (b - centre));
-        for (int k = 0; k < kSamples; ++k) {
+        for (int k = 0; k < samples; ++k) {
           double acc = 0;
           std::vector<double> row(10);
           for (int b = 0; b < 10; ++b) {
@@ -175,8 +176,8 @@ std::vector<Series> MakeServerMix() {
                    : f.kind == 1              ? 1e8 + 3.9e9 * unit(rng)
                                               : 10 + 990 * unit(rng);
         std::exponential_distribution<double> inc(1 / (0.5 + 49.5 * unit(rng)));
-        std::vector<Sample> samples;
-        for (int k = 0; k < kSamples; ++k) {
+        std::vector<Sample> points;
+        for (int k = 0; k < samples; ++k) {
           if (f.kind == 0) {
             v += std::floor(inc(rng));
           } else if (f.kind == 5) {
@@ -187,9 +188,9 @@ std::vector<Series> MakeServerMix() {
             if (f.kind == 2) v = std::round(v * 1000) / 1000;
             if (f.kind == 3) v = std::round(v);
           }
-          samples.push_back({kStart + int64_t{k} * 15000, v});
+          points.push_back({kStart + int64_t{k} * 15000, v});
         }
-        AddChunks(s, samples);
+        AddChunks(s, points);
         out.push_back(std::move(s));
       }
     }
@@ -379,6 +380,40 @@ BENCHMARK(BM_SelectShortRange)
     ->Args({kPacked, 1, 120})
     ->Args({kPacked, 1, 240})
     ->Unit(benchmark::kMillisecond);
+
+// Decoding packed chunks of 4096 samples (the size blocks write), the server mix's series
+// of one family kind: counters, histogram buckets, gauges (memory, temperature, queue
+// length, full-precision load), or all. The decoder's own speed, without files or queries.
+void BM_PackedDecode(benchmark::State& state) {
+  static const std::vector<Series> series = MakeServerMix(2, 4096);
+  const auto kind = static_cast<int>(state.range(0));  // 0 counter, 1 bucket, 2 gauge, 3 all
+  std::vector<std::string> chunks;
+  size_t n = 0;
+  for (const Series& s : series) {
+    const std::string name(s.labels.Get("__name__"));
+    const int k = name.ends_with("_total") ? 0 : name.ends_with("_bucket") ? 1 : 2;
+    if (kind != 3 && k != kind) continue;
+    std::vector<Sample> samples;
+    for (const std::string& c : s.chunks) {
+      chunkenc::XorIterator it(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(c.data()), c.size()));
+      while (it.Next()) samples.push_back(it.At());
+    }
+    chunks.push_back(chunkenc::EncodePacked(samples));
+    n += samples.size();
+  }
+  std::vector<Sample> out;
+  for (auto _ : state) {
+    for (const std::string& c : chunks) {
+      Status st = chunkenc::DecodePacked(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(c.data()), c.size()), &out);
+      if (!st.ok()) state.SkipWithError(st.ToString().c_str());
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));  // samples
+}
+BENCHMARK(BM_PackedDecode)->ArgNames({"kind"})->DenseRange(0, 3);
 
 }  // namespace
 
