@@ -135,6 +135,32 @@ void BM_XorDecode(benchmark::State& state, Pattern p) {
   state.counters["bytes_per_sample"] = BytesPerSample(chunks);
 }
 
+// The head's reader (ChunksIterator) takes a chunk's samples with NextBatch into its
+// buffer of 128 instead of one Next and At per sample.
+void BM_XorDecodeBatch(benchmark::State& state, Pattern p) {
+  std::vector<XorChunk> chunks;
+  for (const auto& v : MakeVariants(p)) chunks.push_back(Encode(v));
+  Sample buf[128];
+  size_t i = 0;
+  for (auto _ : state) {
+    XorIterator it = chunks[i].Iterator();
+    int64_t t_sum = 0;
+    double v_sum = 0;
+    size_t n;
+    while ((n = it.NextBatch(buf, std::size(buf))) > 0) {
+      for (size_t j = 0; j < n; ++j) {
+        t_sum += buf[j].t;
+        v_sum += buf[j].v;
+      }
+      if (n < std::size(buf)) break;
+    }
+    benchmark::DoNotOptimize(t_sum);
+    benchmark::DoNotOptimize(v_sum);
+    i = (i + 1) % chunks.size();
+  }
+  state.SetItemsProcessed(state.iterations() * kChunkSamples);
+}
+
 BENCHMARK_CAPTURE(BM_XorAppend, counter, Pattern::kCounter);
 BENCHMARK_CAPTURE(BM_XorAppend, gauge_bytes, Pattern::kGauge);
 BENCHMARK_CAPTURE(BM_XorAppend, gauge_float, Pattern::kGaugeFloat);
@@ -145,6 +171,11 @@ BENCHMARK_CAPTURE(BM_XorDecode, gauge_bytes, Pattern::kGauge);
 BENCHMARK_CAPTURE(BM_XorDecode, gauge_float, Pattern::kGaugeFloat);
 BENCHMARK_CAPTURE(BM_XorDecode, histogram_bucket, Pattern::kHistogram);
 BENCHMARK_CAPTURE(BM_XorDecode, random_bits, Pattern::kRandom);
+BENCHMARK_CAPTURE(BM_XorDecodeBatch, counter, Pattern::kCounter);
+BENCHMARK_CAPTURE(BM_XorDecodeBatch, gauge_bytes, Pattern::kGauge);
+BENCHMARK_CAPTURE(BM_XorDecodeBatch, gauge_float, Pattern::kGaugeFloat);
+BENCHMARK_CAPTURE(BM_XorDecodeBatch, histogram_bucket, Pattern::kHistogram);
+BENCHMARK_CAPTURE(BM_XorDecodeBatch, random_bits, Pattern::kRandom);
 
 }  // namespace
 

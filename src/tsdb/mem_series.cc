@@ -320,15 +320,30 @@ bool ChunksIterator::Fill(int64_t t) {
   bool more = it_->Seek(t);
   while (true) {
     if (more) {
-      const Sample s = it_->At();
-      if (s.t > maxt_) {
+      // The sample Seek landed on, then the rest straight from the decoder into buf_.
+      if (it_->At().t > maxt_) {
         done_ = true;
         break;
       }
-      buf_[len_++] = s;
+      buf_[len_++] = it_->At();
       if (len_ == kBuffer) break;
-      more = it_->Next();
-      continue;
+      const size_t want = kBuffer - len_;
+      Sample* out = buf_.data() + len_;
+      const size_t got = it_->NextBatch(out, want);
+      // Cut at the first sample past maxt_ (also in a chunk whose times do not ascend, as
+      // one at a time did); a branch-free pass over the batch finds out whether there is one.
+      const int64_t maxt = maxt_;
+      bool past = false;
+      for (size_t j = 0; j < got; ++j) past |= out[j].t > maxt;
+      if (past) {
+        len_ += static_cast<size_t>(
+            std::find_if(out, out + got, [maxt](const Sample& s) { return s.t > maxt; }) - out);
+        done_ = true;
+        break;
+      }
+      len_ += got;
+      if (got == want) break;  // buf_ is full
+      // The chunk ended (or failed): on to the check below.
     }
     if (!it_->Err().ok()) {
       err_ = it_->Err();

@@ -154,7 +154,8 @@ class MemSeries {
 // are merged in (their times never equal a chunk sample's: the series rejects that).
 //
 // The chunks are decoded up to kBuffer samples at a time into a buffer (a head chunk of 120
-// samples in one go, across chunk ends), which Buffered() hands out when no out-of-order
+// samples in one go, across chunk ends; XorIterator::NextBatch decodes straight into it, the
+// maxt cut-off is a scan of each batch), which Buffered() hands out when no out-of-order
 // samples are merged in: batch readers (range selectors, the merge with blocks) then walk
 // head data as spans too, without a virtual call per sample. A decoding error ends the
 // iteration after the samples decoded before it; Err() may report it while those are still

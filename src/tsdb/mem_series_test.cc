@@ -130,5 +130,95 @@ TEST(HeadChunksIteratorTest, NoSpansWithOutOfOrderSamplesMergedIn) {
   ExpectSameSamples(got, want);
 }
 
+// The chunks of a 300-sample series with the second one cut short by `drop` bytes.
+std::vector<ClosedChunk> WithDamagedSecondChunk(MemSeries& s, size_t drop) {
+  std::vector<ClosedChunk> chunks = Chunks(s);
+  std::span<const uint8_t> b = chunks[1].data();
+  chunks[1] = ClosedChunk::Copy(b.first(b.size() - drop), chunks[1].min_t, chunks[1].max_t);
+  return chunks;
+}
+
+// How many samples of `bytes` decode before the damage.
+size_t Whole(std::span<const uint8_t> bytes) {
+  chunkenc::XorIterator it(bytes);
+  size_t n = 0;
+  while (it.Next()) ++n;
+  return n;
+}
+
+TEST(HeadChunksIteratorTest, ADamagedChunkEndsTheIterationAfterItsGoodSamples) {
+  Built b = Build(300);
+  for (size_t drop : {1, 5, 20, 60}) {
+    SCOPED_TRACE(drop);
+    std::vector<ClosedChunk> chunks = WithDamagedSecondChunk(*b.series, drop);
+    const size_t good = 120 + Whole(chunks[1].data());
+    ASSERT_LT(good, 240u);
+    // Next one at a time, spans, and Seeks all stop at the same place with the error.
+    std::mt19937 rng(static_cast<unsigned>(drop));
+    for (int round = 0; round < 3; ++round) {
+      ChunksIterator it(chunks, kMinTime, kMaxTime);
+      std::vector<Sample> got;
+      if (round == 0) {
+        while (it.Next()) got.push_back(it.At());
+      } else if (round == 1) {
+        for (bool live = it.Next(); live;) {
+          std::span<const Sample> span = it.Buffered();
+          got.insert(got.end(), span.begin(), span.end());
+          live = it.Seek(span.back().t + 1);
+        }
+      } else {
+        // Seeks to the next millisecond, and now and then a Next.
+        for (bool live = it.Next(); live;) {
+          got.push_back(it.At());
+          live = rng() % 3 == 0 ? it.Next() : it.Seek(it.At().t + 1);
+        }
+      }
+      ExpectSameSamples(got, {b.samples.begin(), b.samples.begin() + static_cast<long>(good)});
+      EXPECT_EQ(it.Err().code(), StatusCode::kCorruption) << it.Err().ToString();
+      EXPECT_FALSE(it.Next());
+    }
+  }
+}
+
+TEST(HeadChunksIteratorTest, DamageAfterMaxtIsNeverReached) {
+  Built b = Build(300);
+  std::vector<ClosedChunk> chunks = WithDamagedSecondChunk(*b.series, 20);
+  const size_t good = 120 + Whole(chunks[1].data());
+  // The range ends inside the damaged chunk, before its damage: no error.
+  const int64_t maxt = b.samples[good - 3].t;
+  ChunksIterator it(chunks, kMinTime, maxt);
+  std::vector<Sample> got;
+  while (it.Next()) got.push_back(it.At());
+  ExpectSameSamples(got, {b.samples.begin(), b.samples.begin() + static_cast<long>(good - 2)});
+  EXPECT_TRUE(it.Err().ok()) << it.Err().ToString();
+}
+
+TEST(HeadChunksIteratorTest, BuffersFillAcrossChunkEndsAtEveryStart) {
+  // Ranges starting and ending at every offset around the chunk ends: each span holds
+  // kBuffer samples unless the range ends first, and together they are the range.
+  Built b = Build(400);
+  std::vector<ClosedChunk> chunks = Chunks(*b.series);
+  for (size_t from : {0, 1, 7, 8, 9, 119, 120, 121, 200, 239, 240, 250, 399}) {
+    for (size_t to : {from, from + 1, from + 127, from + 128, from + 129, size_t{399}}) {
+      if (to >= b.samples.size() || to < from) continue;
+      SCOPED_TRACE(testing::Message() << from << ".." << to);
+      ChunksIterator it(chunks, b.samples[from].t, b.samples[to].t);
+      std::vector<Sample> got;
+      for (bool live = it.Next(); live;) {
+        std::span<const Sample> span = it.Buffered();
+        ASSERT_FALSE(span.empty());
+        if (got.size() + span.size() < to + 1 - from) {
+          EXPECT_EQ(span.size(), ChunksIterator::kBuffer);
+        }
+        got.insert(got.end(), span.begin(), span.end());
+        live = it.Seek(span.back().t + 1);
+      }
+      ExpectSameSamples(got, {b.samples.begin() + static_cast<long>(from),
+                              b.samples.begin() + static_cast<long>(to) + 1});
+      EXPECT_TRUE(it.Err().ok());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace zw::tsdb

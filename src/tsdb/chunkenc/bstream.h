@@ -148,6 +148,16 @@ class BitReader {
   BitReader() = default;
   explicit BitReader(std::span<const uint8_t> in)
       : begin_(in.data()), pos_(in.data()), end_(in.data() + in.size()) {}
+  // Starts at bit `bit` of `in` instead of its first bit, as if that many had been read
+  // (BitOffset counts from the start of `in`). REQUIRES: bit <= in.size() * 8.
+  BitReader(std::span<const uint8_t> in, size_t bit)
+      : begin_(in.data()), pos_(in.data() + bit / 8), end_(in.data() + in.size()) {
+    if (const unsigned skip = bit & 7; skip != 0) {
+      // The rest of the partly read byte, left-aligned; the bits below it stay zero.
+      buf_ = uint64_t{*pos_++} << (56 + skip);
+      avail_ = 8 - skip;
+    }
+  }
 
   // The next `n` bits as an unsigned integer; n == 0 reads nothing and gives 0.
   // REQUIRES: n <= kMaxFastBits.

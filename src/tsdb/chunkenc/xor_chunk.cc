@@ -1,9 +1,13 @@
 #include "tsdb/chunkenc/xor_chunk.h"
 
 #include <algorithm>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
@@ -172,18 +176,19 @@ void XorChunk::Append(int64_t t, double v) {
 
 XorIterator XorChunk::Iterator() const { return XorIterator(Bytes()); }
 
-XorIterator::XorIterator(std::span<const uint8_t> bytes) {
-  s_.r = BitReader(bytes);
+XorIterator::XorIterator(std::span<const uint8_t> bytes) : in_(bytes) {
   if (bytes.size() < kHeaderBytes) {
-    err_ = Corrupt("shorter than the 2-byte header");
+    err_ = Corrupt("shorter than the 2-byte header", 0);
     done_ = true;
     return;
   }
-  total_ = static_cast<uint16_t>(s_.r.ReadBits(16));
+  total_ = static_cast<uint16_t>((bytes[0] << 8) | bytes[1]);
+  bit_ = kHeaderBytes * 8;
+  tail_start_ = static_cast<uint32_t>(bytes.size() > kTail ? bytes.size() - kTail : 0);
+  std::memcpy(tail_, bytes.data() + tail_start_, bytes.size() - tail_start_);
 }
 
-Status XorIterator::Corrupt(std::string_view what) const {
-  const size_t bit = s_.r.BitOffset();
+Status XorIterator::Corrupt(std::string_view what, size_t bit) const {
   return Status::Corruption(
       "", bit / 8,
       fmt::format("xor chunk: {} at bit {}, after {} of {} samples", what, bit, read_, total_));
@@ -207,55 +212,57 @@ constexpr DodCode kDodCodes[16] = {
 
 }  // namespace
 
-// The per-sample readers are inlined into Fill's loop. A read past the end returns zeros and
-// leaves the reader failed, which is harmless to the arithmetic here, so the reader is
-// checked once per sample rather than after every field; only the checks that keep shifts
-// in range come first.
-[[gnu::always_inline]] inline XorIterator::Damage XorIterator::ReadValue(State& s) {
-  const unsigned control = static_cast<unsigned>(s.r.PeekBits(2));
+// The checked decoder, one field at a time through the BitReader: the first two samples,
+// and any sample the fast decoder leaves (damage, or bits running out). The per-sample
+// readers are inlined into Decode. A read past the end returns zeros and leaves the reader
+// failed, which is harmless to the arithmetic here, so the reader is checked once per
+// sample rather than after every field; only the checks that keep shifts in range come
+// first.
+[[gnu::always_inline]] inline XorIterator::Damage XorIterator::ReadValue(BitReader& r, State& s) {
+  const unsigned control = static_cast<unsigned>(r.PeekBits(2));
   if (control < 0b10) {  // '0': the same value
-    s.r.Skip(1);
+    r.Skip(1);
     return Damage::kNone;
   }
   unsigned trailing;
   if (control == 0b10) {  // the current window
-    s.r.Skip(2);
-    if (s.sigbits == 0) return s.r.ok() ? Damage::kNoWindow : Damage::kTruncated;
+    r.Skip(2);
+    if (s.sigbits == 0) return r.ok() ? Damage::kNoWindow : Damage::kTruncated;
     trailing = 64u - s.leading - s.sigbits;
   } else {  // '11': a new window
-    const uint64_t head = s.r.ReadBits(13);
+    const uint64_t head = r.ReadBits(13);
     const unsigned leading = static_cast<unsigned>(head >> 6) & 31;
     unsigned sig = static_cast<unsigned>(head & 63);
     if (sig == 0) sig = 64;
-    if (leading + sig > 64) return s.r.ok() ? Damage::kWideWindow : Damage::kTruncated;
+    if (leading + sig > 64) return r.ok() ? Damage::kWideWindow : Damage::kTruncated;
     s.leading = static_cast<uint8_t>(leading);
     s.sigbits = static_cast<uint8_t>(sig);
     trailing = 64u - leading - sig;
   }
-  s.v ^= s.r.ReadBitsWide(s.sigbits) << trailing;
+  s.v ^= r.ReadBitsWide(s.sigbits) << trailing;
   return Damage::kNone;
 }
 
-[[gnu::always_inline]] inline XorIterator::Damage XorIterator::ReadRest(State& s) {
-  const DodCode code = kDodCodes[s.r.PeekBits(4)];
+[[gnu::always_inline]] inline XorIterator::Damage XorIterator::ReadRest(BitReader& r, State& s) {
+  const DodCode code = kDodCodes[r.PeekBits(4)];
   uint64_t dod;
   if (code.width == 0) {
-    s.r.Skip(1);
+    r.Skip(1);
     dod = 0;
   } else if (code.width < 64) {
     const unsigned w = code.width;
-    const uint64_t raw = s.r.ReadBits(code.total) & LowMask(w);
+    const uint64_t raw = r.ReadBits(code.total) & LowMask(w);
     // The bucket's range is -(2^(w-1) - 1) .. 2^(w-1); larger raw values are negative.
     dod = raw > (uint64_t{1} << (w - 1)) ? raw - (uint64_t{1} << w) : raw;
   } else {
-    s.r.Skip(4);
-    dod = s.r.ReadBitsWide(64);
+    r.Skip(4);
+    dod = r.ReadBitsWide(64);
   }
   s.delta += dod;
   s.t += s.delta;
-  const Damage d = ReadValue(s);
+  const Damage d = ReadValue(r, s);
   if (d != Damage::kNone) return d;
-  return s.r.ok() ? Damage::kNone : Damage::kTruncated;
+  return r.ok() ? Damage::kNone : Damage::kTruncated;
 }
 
 XorIterator::Varint XorIterator::ReadUvarint(BitReader& r) {
@@ -269,61 +276,253 @@ XorIterator::Varint XorIterator::ReadUvarint(BitReader& r) {
   }
 }
 
-XorIterator::Damage XorIterator::ReadFirst(State& s) {
-  const Varint zz = ReadUvarint(s.r);
+XorIterator::Damage XorIterator::ReadFirst(BitReader& r, State& s) {
+  const Varint zz = ReadUvarint(r);
   if (zz.damage != Damage::kNone) return zz.damage;
   s.t = (zz.value >> 1) ^ (uint64_t{0} - (zz.value & 1));  // undo zig-zag
-  s.v = s.r.ReadBitsWide(64);
-  return s.r.ok() ? Damage::kNone : Damage::kTruncated;
+  s.v = r.ReadBitsWide(64);
+  return r.ok() ? Damage::kNone : Damage::kTruncated;
 }
 
-XorIterator::Damage XorIterator::ReadSecond(State& s) {
-  const Varint delta = ReadUvarint(s.r);
+XorIterator::Damage XorIterator::ReadSecond(BitReader& r, State& s) {
+  const Varint delta = ReadUvarint(r);
   if (delta.damage != Damage::kNone) return delta.damage;
   s.delta = delta.value;
   s.t += s.delta;
-  const Damage d = ReadValue(s);
+  const Damage d = ReadValue(r, s);
   if (d != Damage::kNone) return d;
-  return s.r.ok() ? Damage::kNone : Damage::kTruncated;
+  return r.ok() ? Damage::kNone : Damage::kTruncated;
 }
 
-bool XorIterator::Fill() {
-  pos_ = 0;
-  count_ = 0;
-  if (done_) return false;
-  if (!pending_.ok()) {
-    err_ = std::move(pending_);
-    done_ = true;
-    return false;
-  }
-  if (read_ == total_) {
-    done_ = true;
-    CheckEnd();
-    return false;
-  }
+namespace {
 
-  State s = s_;  // a local copy, so that it can live in registers
-  const unsigned want = std::min<unsigned>(kBatch, total_ - read_);
-  unsigned n = 0;
-  Damage d = Damage::kNone;
-  for (; n < want && read_ + n < 2; ++n) {
-    d = read_ + n == 0 ? ReadFirst(s) : ReadSecond(s);
-    if (d != Damage::kNone) break;
-    ts_[n] = static_cast<int64_t>(s.t);
-    vs_[n] = s.v;
-  }
-  if (d == Damage::kNone) {
-    for (; n < want; ++n) {
-      d = ReadRest(s);
-      if (d != Damage::kNone) [[unlikely]]
-        break;
-      ts_[n] = static_cast<int64_t>(s.t);
-      vs_[n] = s.v;
+// The fast decoder's reads. REQUIRES: the bytes from base + bit / 8 on are readable: 8 for
+// Load57, 9 for Load64.
+//
+// The next bits from `bit` on, left-aligned; at least the top 57 are the stream's.
+[[gnu::always_inline]] inline uint64_t Load57(const uint8_t* base, size_t bit) {
+  return bits_internal::LoadBE64(base + bit / 8) << (bit & 7);
+}
+// The next 64 bits from `bit` on.
+[[gnu::always_inline]] inline uint64_t Load64(const uint8_t* base, size_t bit) {
+  const uint8_t* p = base + bit / 8;
+  const unsigned skip = bit & 7;
+  // For skip == 0 the extra byte shifts out entirely (an int shifted by 8).
+  return (bits_internal::LoadBE64(p) << skip) | (uint64_t{p[8]} >> (8 - skip));
+}
+
+// The dod bucket widths and their prefix + payload lengths, indexed by the number of
+// leading ones of the code (0..3), one byte each: 0/1, 14/16, 17/20, 20/24.
+constexpr uint32_t kDodWidths = 0x14'11'0e'00;
+constexpr uint32_t kDodLengths = 0x18'14'10'01;
+
+// The state the fast decoder carries from sample to sample, in registers.
+struct FastState {
+  uint64_t t;
+  uint64_t delta;
+  uint64_t v;
+  unsigned leading;
+  unsigned sigbits;
+};
+
+// Decodes the sample (a `rest`: dod, then value) starting at `bit` of `base` into `f`, and
+// returns the bit after it; or returns 0 without touching `f` when the value is damaged
+// (a window reused before any was set, or wider than 64 bits), which the checked decoder
+// then reports. A sample takes at most 4 + 64 + 13 + 64 = 145 bits, so all the reads lie
+// within base[bit / 8 .. bit / 8 + 20).
+//
+// The dod code and the value's control come from one 64-bit load at the sample's start
+// (together at most 24 + 13 bits), except after a 64-bit dod; the value's bits come from a
+// second load. The forms are told apart by branches, not selects: in regular data they
+// repeat, and then the next sample's position is known before this sample's bits arrive,
+// so that the loads of several samples overlap.
+[[gnu::always_inline]] inline size_t FastSample(const uint8_t* base, size_t bit, uint64_t w,
+                                                FastState& f) {
+  uint64_t dod = 0;
+  if (static_cast<int64_t>(w) >= 0) {  // '0': the same spacing
+    w <<= 1;
+    bit += 1;
+  } else {
+    // Leading ones of the dod code, at most 4.
+    const unsigned ones = static_cast<unsigned>(std::countl_zero(~w | (uint64_t{1} << 59)));
+    if (ones < 4) [[likely]] {
+      const unsigned width = (kDodWidths >> (ones * 8)) & 0xff;
+      const unsigned len = (kDodLengths >> (ones * 8)) & 0xff;
+      const uint64_t raw = (w << (ones + 1)) >> (64 - width);  // width >= 14 here
+      const uint64_t half = uint64_t{1} << (width - 1);
+      dod = raw - (uint64_t{raw > half} << width);
+      w <<= len;  // 57 - 24 >= 13 valid bits left for the value's control
+      bit += len;
+    } else {
+      dod = Load64(base, bit + 4);
+      bit += 68;
+      w = Load57(base, bit);
     }
   }
+  if (static_cast<int64_t>(w) >= 0) {  // '0': the same value
+    f.delta += dod;
+    f.t += f.delta;
+    return bit + 1;
+  }
+  unsigned leading = f.leading;
+  unsigned sig = f.sigbits;
+  if ((w << 1) >> 63 == 0) {  // '10': the current window
+    if (sig == 0) [[unlikely]]
+      return 0;
+    bit += 2;
+  } else {  // '11' leading:5 sigbits:6, sigbits 0 standing for 64
+    leading = static_cast<unsigned>(w >> 57) & 31;
+    sig = ((static_cast<unsigned>(w >> 51) - 1) & 63) + 1;
+    if (leading + sig > 64) [[unlikely]]
+      return 0;
+    f.leading = leading;
+    f.sigbits = sig;
+    bit += 13;
+  }
+  f.v ^= (Load64(base, bit) >> (64 - sig)) << (64 - leading - sig);
+  f.delta += dod;
+  f.t += f.delta;
+  return bit + sig;
+}
+
+// A stretch of the fast decoder: the chunk's bytes up to where kFastBytes stop being
+// readable after a sample's first byte, then the zero-padded copy of the last bytes.
+struct FastRun {
+  const uint8_t* in;
+  size_t direct_end;  // bit where the copy takes over
+  const uint8_t* tail;
+  size_t tail_end;  // the real bits in the copy
+  FastState f;
+  size_t bit;  // in the chunk
+};
+
+// Decodes into out[n..want) for as long as the fast decoder can; returns the new n.
+[[gnu::always_inline]] inline unsigned RunFastBody(FastRun& run, Sample* out, unsigned n,
+                                                   unsigned want) {
+  FastState f = run.f;
+  size_t b = run.bit;
+  const uint8_t* const in = run.in;
+  const size_t direct_end = run.direct_end;
+  while (n < want && b < direct_end) {
+    const uint64_t w = Load57(in, b);
+    if (w >> 62 == 0) {
+      // '0' '0': the same spacing and the same value, as in a series that holds still; a
+      // run of them is taken at once (at most 28: the 57 bits of the load).
+      const unsigned k = std::min({static_cast<unsigned>(std::countl_zero(w)) / 2, 28u, want - n});
+      for (unsigned i = 0; i < k; ++i) {
+        f.t += f.delta;
+        out[n++] = Sample{static_cast<int64_t>(f.t), std::bit_cast<double>(f.v)};
+      }
+      b += 2 * k;
+      continue;
+    }
+    const size_t next = FastSample(in, b, w, f);
+    if (next == 0) [[unlikely]]
+      break;
+    out[n++] = Sample{static_cast<int64_t>(f.t), std::bit_cast<double>(f.v)};
+    b = next;
+  }
+  // In the copy a sample counts only when it ends within the real bits; one that does not
+  // is truncated, which the checked decoder reports.
+  if (n < want && b >= direct_end) {
+    const size_t end = run.tail_end;
+    size_t rel = b - direct_end;
+    while (n < want && rel < end) {
+      FastState g = f;
+      const size_t next = FastSample(run.tail, rel, Load57(run.tail, rel), g);
+      if (next == 0 || next > end) break;
+      f = g;
+      out[n++] = Sample{static_cast<int64_t>(f.t), std::bit_cast<double>(f.v)};
+      rel = next;
+    }
+    b = rel + direct_end;
+  }
+  run.f = f;
+  run.bit = b;
+  return n;
+}
+
+unsigned RunFastPortable(FastRun& run, Sample* out, unsigned n, unsigned want) {
+  return RunFastBody(run, out, n, want);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+// The same code for CPUs with BMI2 and LZCNT, as packed_chunk.cc does: the variable shifts
+// and the leading-ones count on the path from one sample's position to the next take one
+// instruction each rather than two to three. Integer instructions only, so the results are
+// the same.
+[[gnu::target("bmi,bmi2,lzcnt")]] unsigned RunFastBmi2(FastRun& run, Sample* out, unsigned n,
+                                                       unsigned want) {
+  return RunFastBody(run, out, n, want);
+}
+
+bool HaveBmi2() {
+  __builtin_cpu_init();
+  // LZCNT is CPUID leaf 0x80000001, ECX bit 5 (ABM).
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool lzcnt = __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 5));
+  return lzcnt && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("bmi");
+}
+
+#else
+
+unsigned RunFastBmi2(FastRun& run, Sample* out, unsigned n, unsigned want) {
+  return RunFastBody(run, out, n, want);
+}
+bool HaveBmi2() { return false; }
+
+#endif
+
+unsigned RunFast(FastRun& run, Sample* out, unsigned n, unsigned want) {
+  static const bool bmi2 = HaveBmi2();
+  return bmi2 ? RunFastBmi2(run, out, n, want) : RunFastPortable(run, out, n, want);
+}
+
+}  // namespace
+
+unsigned XorIterator::DecodeFast(State& s, size_t* bit, Sample* out, unsigned n,
+                                 unsigned want) const {
+  FastRun run{in_.data(),
+              size_t{tail_start_} * 8,
+              tail_,
+              (in_.size() - tail_start_) * 8,
+              {s.t, s.delta, s.v, s.leading, s.sigbits},
+              *bit};
+  n = RunFast(run, out, n, want);
+  *bit = run.bit;
+  s.t = run.f.t;
+  s.delta = run.f.delta;
+  s.v = run.f.v;
+  s.leading = static_cast<uint8_t>(run.f.leading);
+  s.sigbits = static_cast<uint8_t>(run.f.sigbits);
+  return n;
+}
+
+unsigned XorIterator::Decode(Sample* out, unsigned want) {
+  State s = s_;  // a local copy, so that it can live in registers
+  size_t bit = bit_;
+  unsigned n = 0;
+  Damage d = Damage::kNone;
+  size_t fail_bit = 0;
+  while (n < want) {
+    if (read_ + n >= 2) {
+      n = DecodeFast(s, &bit, out, n, want);
+      if (n == want) break;
+    }
+    // One sample through the checked decoder: the first two, or one the fast decoder left.
+    BitReader r(in_, bit);
+    d = read_ + n == 0 ? ReadFirst(r, s) : read_ + n == 1 ? ReadSecond(r, s) : ReadRest(r, s);
+    if (d != Damage::kNone) [[unlikely]] {
+      fail_bit = r.BitOffset();
+      break;
+    }
+    bit = r.BitOffset();
+    out[n++] = Sample{static_cast<int64_t>(s.t), std::bit_cast<double>(s.v)};
+  }
   s_ = s;
+  bit_ = bit;
   read_ = static_cast<uint16_t>(read_ + n);
-  count_ = static_cast<uint8_t>(n);
   if (d != Damage::kNone) {
     const char* what = "truncated sample";
     switch (d) {
@@ -340,20 +539,68 @@ bool XorIterator::Fill() {
         what = "value window wider than 64 bits";
         break;
     }
-    if (n == 0) {
-      err_ = Corrupt(what);
-      done_ = true;
-      return false;
-    }
-    pending_ = Corrupt(what);
+    pending_ = Corrupt(what, fail_bit);
   }
-  return n > 0;
+  return n;
+}
+
+bool XorIterator::Fill() {
+  pos_ = 0;
+  count_ = 0;
+  if (done_) return false;
+  if (!pending_.ok()) {
+    err_ = std::move(pending_);
+    done_ = true;
+    return false;
+  }
+  if (read_ == total_) {
+    done_ = true;
+    CheckEnd();
+    return false;
+  }
+  const unsigned n = Decode(buf_, std::min<unsigned>(kBatch, total_ - read_));
+  count_ = static_cast<uint8_t>(n);
+  if (n == 0) {  // damage right at the first sample
+    err_ = std::move(pending_);
+    done_ = true;
+    return false;
+  }
+  return true;
+}
+
+size_t XorIterator::NextBatch(Sample* out, size_t n) {
+  size_t k = 0;
+  // First what Next has decoded already; if that is enough, buf_[pos_] stays the current
+  // sample.
+  while (k < n && pos_ + 1 < count_) out[k++] = buf_[++pos_];
+  if (k == n) return k;
+  while (k < n) {
+    if (done_) break;
+    if (!pending_.ok()) {
+      err_ = std::move(pending_);
+      done_ = true;
+      break;
+    }
+    if (read_ == total_) {
+      done_ = true;
+      CheckEnd();
+      break;
+    }
+    k += Decode(out + k, static_cast<unsigned>(std::min<size_t>(n - k, total_ - read_)));
+  }
+  pos_ = 0;
+  count_ = 0;
+  if (k > 0) {
+    buf_[0] = out[k - 1];
+    count_ = 1;
+  }
+  return k;
 }
 
 bool XorIterator::Seek(int64_t t) {
-  if (count_ > 0 && ts_[pos_] >= t) return true;
+  if (count_ > 0 && buf_[pos_].t >= t) return true;
   while (Next()) {
-    if (ts_[pos_] >= t) return true;
+    if (buf_[pos_].t >= t) return true;
   }
   return false;
 }
@@ -361,11 +608,14 @@ bool XorIterator::Seek(int64_t t) {
 void XorIterator::CheckEnd() {
   // Our encoder pads with at most 7 zero bits; Prometheus before 3.0 sometimes added a
   // whole zero byte more. Anything else means the count or the bytes are wrong.
-  const size_t left = s_.r.BitsLeft();
+  const size_t left = in_.size() * 8 - bit_;
   if (left > 15) {
-    err_ = Corrupt(fmt::format("{} bits after the last sample", left));
-  } else if (left > 0 && s_.r.ReadBits(static_cast<unsigned>(left)) != 0) {
-    err_ = Corrupt("non-zero padding after the last sample");
+    err_ = Corrupt(fmt::format("{} bits after the last sample", left), bit_);
+    return;
+  }
+  BitReader r(in_, bit_);
+  if (left > 0 && r.ReadBits(static_cast<unsigned>(left)) != 0) {
+    err_ = Corrupt("non-zero padding after the last sample", r.BitOffset());
   }
 }
 

@@ -3,7 +3,7 @@
 // Two properties per input:
 //  1. The input as chunk bytes: decoding never crashes or reads outside them, returns no
 //     more samples than the header claims, and returns all of them unless it reports an
-//     error. Seek agrees with Next.
+//     error. Seek and NextBatch agree with Next.
 //  2. The input as a recipe for samples: whatever is appended decodes back bit for bit.
 #include <bit>
 #include <cstddef>
@@ -43,6 +43,20 @@ void DecodeArbitrary(std::span<const uint8_t> in) {
     Check(!it.Err().ok() || got.size() == claimed);
   } else {
     Check(got.empty() && !it.Err().ok());
+  }
+
+  // NextBatch, of any size, gives the same samples and the same error.
+  for (const size_t n : {size_t{1}, size_t{7}, size_t{128}}) {
+    XorIterator b(in);
+    std::vector<Sample> buf(n);
+    size_t k = 0;
+    while (true) {
+      const size_t m = b.NextBatch(buf.data(), n);
+      for (size_t i = 0; i < m; ++i, ++k) Check(k < got.size() && Same(buf[i], got[k]));
+      if (m < n) break;
+    }
+    Check(k == got.size());
+    Check(b.Err().code() == it.Err().code() && b.Err().message() == it.Err().message());
   }
 
   // Seek to each decoded timestamp from a fresh iterator lands on the first sample with

@@ -712,3 +712,281 @@ TEST(BitStream, EmptyReader) {
 
 }  // namespace
 }  // namespace zw::chunkenc
+
+namespace zw::chunkenc {
+namespace {
+
+// --- NextBatch ------------------------------------------------------------------------------
+
+// Reads everything with NextBatch(n), after `first` calls of Next.
+Decoded DecodeBatches(std::span<const uint8_t> bytes, size_t n, size_t first = 0) {
+  Decoded d;
+  XorIterator it(bytes);
+  for (size_t i = 0; i < first && it.Next(); ++i) d.samples.push_back(it.At());
+  if (d.samples.size() == first) {
+    std::vector<Sample> buf(n);
+    while (true) {
+      const size_t got = it.NextBatch(buf.data(), n);
+      d.samples.insert(d.samples.end(), buf.begin(), buf.begin() + static_cast<ptrdiff_t>(got));
+      if (got > 0) {
+        EXPECT_TRUE(SameSample(it.At(), buf[got - 1]));
+      }
+      if (got < n) break;
+    }
+  }
+  EXPECT_FALSE(it.Next()) << "the iteration ended";
+  EXPECT_EQ(it.NextBatch(nullptr, 0), 0u);
+  d.err = it.Err();
+  return d;
+}
+
+// The decoder as it was before the fast path: one field at a time through the checked
+// BitReader, in the order the format lists them. XorIterator must return exactly its samples
+// and its error, message and offset included, however it gets there.
+Decoded ReferenceDecode(std::span<const uint8_t> bytes) {
+  Decoded d;
+  size_t total = 0;
+  auto fail = [&](const std::string& what, size_t bit) {
+    d.err = Status::Corruption("", bit / 8,
+                               "xor chunk: " + what + " at bit " + std::to_string(bit) +
+                                   ", after " + std::to_string(d.samples.size()) + " of " +
+                                   std::to_string(total) + " samples");
+  };
+  if (bytes.size() < 2) {
+    fail("shorter than the 2-byte header", 0);
+    return d;
+  }
+  BitReader r(bytes);
+  total = r.ReadBits(16);
+  uint64_t t = 0, delta = 0, v = 0;
+  unsigned leading = 0, sig = 0;
+  auto uvarint = [&r](uint64_t* out) -> const char* {
+    uint64_t x = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      const uint64_t b = r.ReadBits(8);
+      if (!r.ok()) return "truncated sample";
+      if (shift == 63 && b > 1) return "varint overflows 64 bits";
+      x |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        *out = x;
+        return nullptr;
+      }
+    }
+  };
+  auto value = [&]() -> const char* {
+    if (r.PeekBits(1) == 0) {
+      r.ReadBits(1);
+      return nullptr;
+    }
+    if (r.PeekBits(2) == 0b10) {
+      r.ReadBits(2);
+      if (sig == 0) return r.ok() ? "value reuses a window before any was set" : "truncated sample";
+    } else {
+      const uint64_t head = r.ReadBits(13);
+      const unsigned l = static_cast<unsigned>(head >> 6) & 31;
+      const unsigned s = (head & 63) == 0 ? 64 : static_cast<unsigned>(head & 63);
+      if (l + s > 64) return r.ok() ? "value window wider than 64 bits" : "truncated sample";
+      leading = l;
+      sig = s;
+    }
+    v ^= r.ReadBitsWide(sig) << (64 - leading - sig);
+    return nullptr;
+  };
+  for (size_t i = 0; i < total; ++i) {
+    const char* what = nullptr;
+    if (i == 0) {
+      uint64_t zz = 0;
+      what = uvarint(&zz);
+      t = (zz >> 1) ^ (0 - (zz & 1));
+      if (what == nullptr) v = r.ReadBitsWide(64);
+    } else if (i == 1) {
+      what = uvarint(&delta);
+      t += delta;
+      if (what == nullptr) what = value();
+    } else {
+      uint64_t dod = 0;
+      const uint64_t code = r.PeekBits(4);
+      if (code < 0b1000) {
+        r.ReadBits(1);
+      } else if (code == 0b1111) {
+        r.ReadBits(4);
+        dod = r.ReadBitsWide(64);
+      } else {
+        const unsigned ones = code < 0b1100 ? 1 : code < 0b1110 ? 2 : 3;
+        const unsigned width = ones == 1 ? 14 : ones == 2 ? 17 : 20;
+        const uint64_t raw = r.ReadBits(ones + 1 + width) & ((uint64_t{1} << width) - 1);
+        dod = raw > (uint64_t{1} << (width - 1)) ? raw - (uint64_t{1} << width) : raw;
+      }
+      delta += dod;
+      t += delta;
+      what = value();
+    }
+    if (what == nullptr && !r.ok()) what = "truncated sample";
+    if (what != nullptr) {
+      fail(what, r.BitOffset());
+      return d;
+    }
+    d.samples.push_back({static_cast<int64_t>(t), FromBits(v)});
+  }
+  const size_t left = r.BitsLeft();
+  if (left > 15) {
+    fail(std::to_string(left) + " bits after the last sample", r.BitOffset());
+  } else if (left > 0 && r.ReadBits(static_cast<unsigned>(left)) != 0) {
+    fail("non-zero padding after the last sample", r.BitOffset());
+  }
+  return d;
+}
+
+void ExpectSameDecoding(const Decoded& want, const Decoded& got) {
+  ASSERT_NO_FATAL_FAILURE(ExpectSame(want.samples, got.samples));
+  EXPECT_EQ(want.err.code(), got.err.code());
+  EXPECT_EQ(want.err.message(), got.err.message());
+  EXPECT_EQ(want.err.offset(), got.err.offset());
+}
+
+// Decodes `bytes` with Next, with NextBatch of a few sizes and after a few Nexts, and
+// expects what the reference decoder gives each time.
+void ExpectLikeReference(std::span<const uint8_t> bytes) {
+  const Decoded want = ReferenceDecode(bytes);
+  ASSERT_NO_FATAL_FAILURE(ExpectSameDecoding(want, Decode(bytes)));
+  for (auto [n, first] : {std::pair<size_t, size_t>{128, 0}, {5, 3}, {1, 0}, {127, 20}}) {
+    SCOPED_TRACE(testing::Message() << "NextBatch " << n << " after " << first);
+    ASSERT_NO_FATAL_FAILURE(ExpectSameDecoding(want, DecodeBatches(bytes, n, first)));
+  }
+}
+
+// A chunk whose last samples take every dod bucket and every value form, after `lead`
+// plain ones: as `lead` grows, those samples move from the fast decoder's in-place region
+// across into the copied tail, and their bits end at every distance from the chunk's end.
+Samples EveryFormAfter(int lead) {
+  Samples s = Regular(lead + 2, 1'000'000, 15'000, 100, 0.25);
+  int64_t t = s.back().t;
+  int64_t delta = 15'000;
+  double v = s.back().v;
+  const int64_t dods[] = {0,
+                          1,
+                          -1,
+                          8192,
+                          -8191,
+                          8193,
+                          65536,
+                          -65535,
+                          65537,
+                          524288,
+                          -524287,
+                          524289,
+                          int64_t{1} << 40,
+                          -(int64_t{1} << 41),
+                          0,
+                          3};
+  const uint64_t flips[] = {0,     0x1,   0x3 << 20,          0x1, 0,    uint64_t{1} << 63,
+                            ~0ull, 0xff0, 0x8000000000000001, 0,   0xf0, 0x7ff0000000000000};
+  for (size_t i = 0; i < 40; ++i) {
+    delta += dods[i % std::size(dods)];
+    t += delta;
+    v = FromBits(ToBits(v) ^ flips[(i * 5) % std::size(flips)]);
+    s.push_back({t, v});
+  }
+  return s;
+}
+
+TEST(XorChunkFastPath, EveryFormAtEveryDistanceFromTheEnd) {
+  for (int lead = 0; lead < 70; ++lead) {
+    SCOPED_TRACE(lead);
+    const Samples s = EveryFormAfter(lead);
+    ASSERT_NO_FATAL_FAILURE(ExpectRoundTrip(s));
+    const std::string b = ToString(Encode(s).Bytes());
+    ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(b)));
+  }
+}
+
+TEST(XorChunkFastPath, EveryTruncationMatchesTheReference) {
+  for (const std::string& b :
+       {MixedReference().bytes, ToString(Encode(EveryFormAfter(30)).Bytes()),
+        ToString(Encode(Regular(120, 1'700'000'000'000, 15'000, 5, 0)).Bytes())}) {
+    for (size_t len = 0; len <= b.size(); ++len) {
+      SCOPED_TRACE(len);
+      const std::string cut = b.substr(0, len);
+      ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(cut)));
+    }
+  }
+}
+
+TEST(XorChunkFastPath, EveryBitFlipMatchesTheReference) {
+  for (const std::string& good :
+       {MixedReference().bytes, ToString(Encode(EveryFormAfter(11)).Bytes())}) {
+    for (size_t bit = 0; bit < good.size() * 8; ++bit) {
+      SCOPED_TRACE(bit);
+      std::string bad = good;
+      bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (0x80 >> (bit % 8)));
+      ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(bad)));
+    }
+  }
+}
+
+TEST(XorChunkFastPath, DamagedWindowsInsideTheFastRegion) {
+  // Twelve constant samples, then a 13th whose value is damaged: '10' before any window was
+  // set, or a '11' window of leading 31 + 64 bits; with plenty of bytes after it, so that
+  // the fast decoder meets the damage and must leave it to the checked one.
+  const Samples s = Regular(30, 0, 1000, 7, 0);
+  const std::string good = ToString(Encode(s).Bytes());
+  // Header 2, varint of 0 1, value 8, uvarint 1000 2 bytes: the second value's bit is bit
+  // 8 * 13 = 104; samples 3.. are '0' '0' from bit 105 on.
+  for (const uint64_t field : {uint64_t{0b10}, uint64_t{0b11'11111'000000}}) {
+    const unsigned len = field == 0b10 ? 2 : 13;
+    BitWriter w = BitWriter::Adopt({good.data(), 13});
+    w.WriteBits(0, 1);                               // the second value: the same
+    for (int i = 0; i < 10; ++i) w.WriteBits(0, 2);  // ten more: '0' '0'
+    w.WriteBits(0, 1);                               // dod '0'
+    w.WriteBits(field, len);                         // the damaged value
+    for (int i = 0; i < 40; ++i) w.WriteBits(0, 8);
+    std::string bad = ToString(w.Bytes());
+    SCOPED_TRACE(bad.size());
+    const Decoded d = Decode(AsBytes(bad));
+    EXPECT_EQ(d.samples.size(), 12u);
+    EXPECT_NE(d.err.message().find("window"), std::string::npos) << d.err.message();
+    ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(bad)));
+  }
+}
+
+TEST(XorChunkFastPath, RandomSeriesAndTheirDamageMatchTheReference) {
+  std::mt19937_64 rng(99);
+  for (int iter = 0; iter < 400; ++iter) {
+    SCOPED_TRACE(iter);
+    const int n = static_cast<int>(rng() % 200);
+    Samples ref;
+    int64_t t = static_cast<int64_t>(rng()) >> (rng() % 64);
+    double v = 0;
+    for (int i = 0; i < n; ++i) {
+      t = NextTime(rng, t, static_cast<int>(rng() % 5 == 0 ? rng() % 5 : iter % 5));
+      v = NextValue(rng, v, static_cast<int>(rng() % 6 == 0 ? rng() % 6 : iter % 6));
+      ref.push_back({t, v});
+    }
+    std::string b = ToString(Encode(ref).Bytes());
+    ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(b)));
+    if (b.size() > 2) {
+      // A cut and a few random flipped bits.
+      std::string cut = b.substr(0, 2 + rng() % (b.size() - 2));
+      ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(cut)));
+      for (int k = 0; k < 3; ++k) {
+        const size_t bit = 16 + rng() % (b.size() * 8 - 16);
+        b[bit / 8] = static_cast<char>(b[bit / 8] ^ (0x80 >> (bit % 8)));
+      }
+      ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(b)));
+    }
+  }
+}
+
+TEST(XorChunkBatch, AgreesWithNextForEveryBatchSize) {
+  const Reference r = MixedReference();
+  for (size_t n : {1, 2, 3, 7, 8, 9, 16, 17, 59, 60, 61, 128}) {
+    for (size_t first : {0, 1, 2, 5, 16, 17}) {
+      SCOPED_TRACE(testing::Message() << "n=" << n << " first=" << first);
+      Decoded d = DecodeBatches(AsBytes(r.bytes), n, first);
+      ASSERT_TRUE(d.err.ok()) << d.err.ToString();
+      ExpectSame(r.samples, d.samples);
+    }
+  }
+}
+}  // namespace
+}  // namespace zw::chunkenc
