@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 #include "promql/eval.h"
@@ -259,6 +260,28 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   std::unordered_map<uint64_t, size_t> index;
   std::vector<SteppedGroup> groups;
   uint64_t in_points = 0;
+  // Adds a series' points to its group. `op` is a.op, or for sum a constant, so that the
+  // commonest aggregation's loop has no switch.
+  auto accumulate = [&, start = start_, step = step_](SteppedGroup& g, const Series& s, auto op) {
+    Accumulator* acc = g.acc.data();
+    uint8_t* seen = g.seen.data();
+    // The points are on the step grid in step order: find each one's step by walking
+    // forward rather than by a division per point.
+    size_t i = 0;
+    int64_t t = start;  // StepTime(i)
+    for (const Point& p : s.points) {
+      while (i + 1 < n && t < p.t) {
+        ++i;
+        t += step;
+      }
+      if (seen[i]) {
+        acc[i].Add(op, p.v);
+      } else {
+        acc[i].Init(op, p.v);
+        seen[i] = 1;
+      }
+    }
+  };
   auto add = [&](const Series& s) {
     CheckInterrupt();
     in_points += s.points.size();
@@ -269,17 +292,10 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
       groups.back().seen.resize(n);
     }
     SteppedGroup& g = groups[it->second];
-    // The points are on the step grid in step order: find each one's step by walking
-    // forward rather than by a division per point.
-    size_t i = 0;
-    for (const Point& p : s.points) {
-      while (i + 1 < n && StepTime(i) < p.t) ++i;
-      if (g.seen[i]) {
-        g.acc[i].Add(a.op, p.v);
-      } else {
-        g.acc[i].Init(a.op, p.v);
-        g.seen[i] = 1;
-      }
+    if (a.op == AggregateOp::kSum) {
+      accumulate(g, s, std::integral_constant<AggregateOp, AggregateOp::kSum>());
+    } else {
+      accumulate(g, s, a.op);
     }
   };
   // A plain selector's series, and a function's of a matrix selector (rate(x[5m])) when they
@@ -289,7 +305,11 @@ Stepped Evaluator::StepAggregate(const AggregateExpr& a) {
   if (inner.kind == ExprKind::kVectorSelector && !inner.As<VectorSelector>().at.set()) {
     StreamSelectorEach(inner.As<VectorSelector>(), add);
   } else if (std::optional<size_t> i = StreamedCallArg(inner)) {
-    StreamMatrixCallEach(inner.As<Call>(), *i, add);
+    // Grouping (by or without) that does not keep __name__ ignores it: the series need not
+    // drop it.
+    const bool by_name = !a.without && std::find(a.grouping.begin(), a.grouping.end(),
+                                                 kMetricNameLabel) != a.grouping.end();
+    StreamMatrixCallEach(inner.As<Call>(), *i, add, !by_name);
   } else {
     Stepped in = RangeEval(*a.expr);
     for (const Series& s : in.m) add(s);

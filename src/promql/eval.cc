@@ -95,8 +95,8 @@ void Evaluator::CheckInterrupt() {
   }
 }
 
-void Evaluator::HoldingAtOnce(uint64_t n) {
-  peak_samples_ = std::max(peak_samples_, n);
+void Evaluator::NewPeak(uint64_t n) {
+  peak_samples_ = n;
   if (n > opts_.max_samples) {
     throw EvalError(StatusCode::kResourceExhausted,
                     "query processing would load too many samples into memory in query "

@@ -62,10 +62,11 @@ struct MatrixCall {
   // rate/increase/delta's extrapolation for the last window shape seen (the sample times
   // relative to the range and the sample count decide it): evenly spaced samples repeat
   // the shape from step to step and series to series, so its divisions are done once.
+  // A MatrixCall serves one call of one function, and range_end - range_start is always
+  // range_ms: the two gaps and the count are the whole key.
   struct Extrapolation {
-    int64_t start_gap_ms = -1, end_gap_ms = -1, sampled_ms = -1, range_ms = -1;
+    int64_t start_gap_ms = -1, end_gap_ms = -1;
     size_t n = 0;
-    bool is_rate = false;
     double to_start = 0, to_end = 0, sampled = 0, avg_between = 0, factor = 0;
   };
   mutable Extrapolation extrapolation;
@@ -132,9 +133,14 @@ class Evaluator {
   }
   // Poll() for `n` units of work at once.
   void Poll(size_t n) {
-    const uint32_t before = polls_;
-    polls_ += static_cast<uint32_t>(n);
-    if ((before >> 8) != (polls_ >> 8) || n > 255) CheckInterrupt();
+    if (CountPolls(polls_, n)) CheckInterrupt();
+  }
+  // Adds `n` units of work to the count `polls`; true when CheckInterrupt is due. Poll(n)
+  // is CountPolls on polls_; an inner loop may count in a local and store it back.
+  static bool CountPolls(uint32_t& polls, size_t n) {
+    const uint32_t before = polls;
+    polls += static_cast<uint32_t>(n);
+    return (before >> 8) != (polls >> 8) || n > 255;
   }
 
   // The value of `e` at time `ts`.
@@ -190,19 +196,30 @@ class Evaluator {
   Stepped StreamMatrixCall(const Call& c, size_t matrix_arg);
   // StreamMatrixCall handing each output series to `f` as it is computed, as
   // StreamSelectorEach does; series whose labels coincide once the name is dropped are not
-  // merged (see StreamedSeriesStayDistinct).
-  void StreamMatrixCallEach(const Call& c, size_t matrix_arg,
-                            const std::function<void(Series&)>& f);
+  // merged (see StreamedSeriesStayDistinct). With `name_ignored` (f looks at no label by the
+  // name __name__) the series keep their name, which spares a copy of their labels.
+  void StreamMatrixCallEach(const Call& c, size_t matrix_arg, const std::function<void(Series&)>& f,
+                            bool name_ignored = false);
   Stepped StepByStep(const Expr& e, const std::vector<const Expr*>& operands);
   // sum, avg, count, group, min, max, stddev, stdvar over stepped input, without building a
   // vector per step (aggregate.cc).
   Stepped StepAggregate(const AggregateExpr& a);
   // topk and bottomk over every step: EvalAggregate's heaps, of series numbers.
   Stepped StepTopk(const AggregateExpr& a);
+  // histogram_quantile over every step, each series' bucket read once (funcs.cc).
+  Stepped StepHistogramQuantile(const Call& c);
   void Hold(uint64_t n);
   void Unhold(uint64_t n) { held_ -= n; }
   // Notes that `n` samples are held at once (for peakSamples); throws past max_samples.
-  void HoldingAtOnce(uint64_t n);
+  // Only a new peak can pass the limit (the query ends at the first that does), so the
+  // common case is one comparison.
+  void HoldingAtOnce(uint64_t n) {
+    if (n > peak_samples_) [[unlikely]] {
+      NewPeak(n);
+    }
+  }
+  // HoldingAtOnce for n above the peak so far.
+  void NewPeak(uint64_t n);
 
   const EngineOptions& opts_;
   storage::Querier& querier_;

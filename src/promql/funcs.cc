@@ -33,60 +33,6 @@ std::pair<double, double> KahanSumInc(double inc, double sum, double c) {
 
 // ---- Range-vector functions -------------------------------------------------------------
 
-// The factor extrapolatedRate multiplies the window's increase by, in 2.42's order of
-// operations (so that the result is Prometheus's to the bit).
-double ExtrapolationFactor(double to_start, double to_end, double sampled, double avg_between,
-                           bool is_rate, int64_t range_ms) {
-  double threshold = avg_between * 1.1;
-  double interval = sampled;
-  interval += to_start < threshold ? to_start : avg_between / 2;
-  interval += to_end < threshold ? to_end : avg_between / 2;
-  double factor = interval / sampled;
-  if (is_rate) factor /= static_cast<double>(range_ms) / 1000;
-  return factor;
-}
-
-// Prometheus's extrapolatedRate: rate, increase and delta.
-std::optional<double> ExtrapolatedRate(const MatrixCall& c, bool is_counter, bool is_rate) {
-  const auto& p = c.points;
-  if (p.size() < 2) return std::nullopt;
-  double result = p.back().v - p.front().v;
-  if (is_counter && !c.no_drops) {
-    double last = 0;
-    for (const Point& s : p) {
-      if (s.v < last) result += last;
-      last = s.v;
-    }
-  }
-  const int64_t start_gap = p.front().t - c.range_start;
-  const int64_t end_gap = c.range_end - p.back().t;
-  const int64_t sampled_ms = p.back().t - p.front().t;
-  MatrixCall::Extrapolation& x = c.extrapolation;
-  if (x.start_gap_ms != start_gap || x.end_gap_ms != end_gap || x.sampled_ms != sampled_ms ||
-      x.n != p.size() || x.range_ms != c.range_ms || x.is_rate != is_rate) {
-    x.start_gap_ms = start_gap;
-    x.end_gap_ms = end_gap;
-    x.sampled_ms = sampled_ms;
-    x.n = p.size();
-    x.range_ms = c.range_ms;
-    x.is_rate = is_rate;
-    x.to_start = static_cast<double>(start_gap) / 1000;
-    x.to_end = static_cast<double>(end_gap) / 1000;
-    x.sampled = static_cast<double>(sampled_ms) / 1000;
-    x.avg_between = x.sampled / static_cast<double>(p.size() - 1);
-    x.factor =
-        ExtrapolationFactor(x.to_start, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
-  }
-  double factor = x.factor;
-  // A counter is not extrapolated below zero: the start moves to where it would reach zero.
-  if (is_counter && result > 0 && p.front().v >= 0 &&
-      ReachesZeroBeforeStart(p.front().v, result, x.sampled, x.to_start)) {
-    double to_zero = x.sampled * (p.front().v / result);
-    factor = ExtrapolationFactor(to_zero, x.to_end, x.sampled, x.avg_between, is_rate, c.range_ms);
-  }
-  return result * factor;
-}
-
 // Prometheus's instantValue: irate and idelta.
 std::optional<double> InstantValue(const MatrixCall& c, bool is_rate) {
   const auto& p = c.points;
@@ -459,6 +405,27 @@ Value Absent(Args args, const Call& call, Evaluator&, int64_t ts) {
   return Vector{{AbsentLabels(*call.args[0]), ts, 1}};
 }
 
+// histogram_quantile's view of a bucket series: its upper bound, false when le is missing or
+// not a number (the series is ignored), and the key of its histogram.
+bool ReadBucket(const Labels& l, double* upper_bound, uint64_t* key) {
+  std::string bound(l.Get("le"));
+  char* end = nullptr;
+  *upper_bound = std::strtod(bound.c_str(), &end);
+  if (bound.empty() || end != bound.c_str() + bound.size() || std::isspace(bound[0])) return false;
+  // Keyed by every label but le: series differing only in name are separate histograms.
+  // HashWithout leaves the name out as well, so its hash is mixed back in; no labels are
+  // built for the key (this runs for every bucket at every step of a range query).
+  static const std::vector<std::string> kLe = {"le"};
+  const uint64_t name_hash = std::hash<std::string_view>{}(l.MetricName());
+  *key = l.HashWithout(kLe) ^ (name_hash * 0x9e3779b97f4a7c15ULL);
+  return true;
+}
+
+// The labels of a histogram's quantile: its buckets' less the name and le.
+Labels HistogramLabels(const Labels& l) {
+  return LabelsBuilder(l).Del(kMetricNameLabel).Del("le").Build();
+}
+
 Value HistogramQuantile(Args args, const Call&, Evaluator&, int64_t ts) {
   double q = Num(args[0]);
   struct Group {
@@ -468,20 +435,11 @@ Value HistogramQuantile(Args args, const Call&, Evaluator&, int64_t ts) {
   std::vector<Group> groups;
   std::unordered_map<uint64_t, size_t> index;
   for (auto& s : Vec(args[1])) {
-    std::string bound(s.labels.Get("le"));
-    char* end = nullptr;
-    double ub = std::strtod(bound.c_str(), &end);
-    if (bound.empty() || end != bound.c_str() + bound.size() || std::isspace(bound[0])) continue;
-    // Keyed by every label but le: series differing only in name are separate histograms.
-    // HashWithout leaves the name out as well, so its hash is mixed back in; no labels are
-    // built for the key (this runs for every bucket at every step of a range query).
-    static const std::vector<std::string> kLe = {"le"};
-    const uint64_t name_hash = std::hash<std::string_view>{}(s.labels.MetricName());
-    const uint64_t key = s.labels.HashWithout(kLe) ^ (name_hash * 0x9e3779b97f4a7c15ULL);
+    double ub = 0;
+    uint64_t key = 0;
+    if (!ReadBucket(s.labels, &ub, &key)) continue;
     auto [it, inserted] = index.emplace(key, groups.size());
-    if (inserted) {
-      groups.push_back({LabelsBuilder(s.labels).Del(kMetricNameLabel).Del("le").Build(), {}});
-    }
+    if (inserted) groups.push_back({HistogramLabels(s.labels), {}});
     groups[it->second].buckets.push_back({ub, s.v});
   }
   Vector out;
@@ -648,6 +606,98 @@ const FunctionImpl* FindFunctionImpl(std::string_view name) {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+Stepped Evaluator::StepHistogramQuantile(const Call& c) {
+  // What StepByStep does over HistogramQuantile, step for step and in the same order (the
+  // histograms in order of their first bucket in the step's vector, the output series in
+  // order of first value), but each series' bound and histogram, and each histogram's
+  // labels, are found once rather than at every step.
+  Stepped qs = RangeEval(*c.args[0]);
+  Stepped in = RangeEval(*c.args[1]);
+  const size_t n = NumSteps();
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  struct Histogram {
+    Labels labels;
+    // Its buckets' series: by bound (stably) unless a bound is NaN, else in input order, so
+    // that BucketQuantile finds each step's buckets in its own order.
+    std::vector<size_t> members;
+    size_t out = kNone;  // its output series, once it has a value
+  };
+  std::vector<Histogram> hists;
+  std::vector<size_t> hist_of(in.m.size(), kNone);
+  std::vector<double> bound(in.m.size());
+  {
+    std::unordered_map<uint64_t, size_t> index;
+    for (size_t j = 0; j < in.m.size(); ++j) {
+      uint64_t key = 0;
+      if (!ReadBucket(in.m[j].labels, &bound[j], &key)) continue;
+      auto [it, inserted] = index.emplace(key, hists.size());
+      if (inserted) hists.push_back({HistogramLabels(in.m[j].labels), {}, kNone});
+      hist_of[j] = it->second;
+      hists[it->second].members.push_back(j);
+    }
+  }
+  for (Histogram& h : hists) {
+    if (std::none_of(h.members.begin(), h.members.end(),
+                     [&](size_t j) { return std::isnan(bound[j]); })) {
+      std::stable_sort(h.members.begin(), h.members.end(),
+                       [&](size_t a, size_t b) { return bound[a] < bound[b]; });
+    }
+  }
+  std::vector<size_t> next(in.m.size(), 0);         // per series: its next point
+  std::vector<size_t> at_step(in.m.size(), kNone);  // per series: the step of its last value
+  std::vector<double> value(in.m.size());
+  std::vector<size_t> touched;  // histograms in order of their first bucket this step
+  std::vector<uint8_t> is_touched(hists.size(), 0);
+  std::vector<Bucket> buckets;
+  std::unordered_map<Labels, size_t, LabelsHash> out_index;
+  Stepped out;
+  uint64_t produced = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ts = StepTime(i);
+    CheckInterrupt();
+    BeginStep();
+    const Matrix& qm = qs.m;
+    const double q = qm.empty() || i >= qm[0].points.size() ? kNaN : qm[0].points[i].v;
+    touched.clear();
+    for (size_t j = 0; j < in.m.size(); ++j) {
+      size_t& p = next[j];
+      const std::vector<Point>& pts = in.m[j].points;
+      if (p >= pts.size() || pts[p].t != ts) continue;
+      value[j] = pts[p++].v;
+      at_step[j] = i;
+      const size_t h = hist_of[j];
+      if (h == kNone || is_touched[h]) continue;
+      is_touched[h] = 1;
+      touched.push_back(h);
+    }
+    for (size_t h : touched) {
+      is_touched[h] = 0;
+      Histogram& hist = hists[h];
+      buckets.clear();
+      for (size_t j : hist.members) {
+        if (at_step[j] == i) buckets.push_back({bound[j], value[j]});
+      }
+      const double v = BucketQuantile(q, buckets);
+      if (hist.out == kNone) {
+        auto [pos, inserted] = out_index.emplace(hist.labels, out.m.size());
+        if (inserted) out.m.push_back({hist.labels, {}});
+        hist.out = pos->second;
+      }
+      std::vector<Point>& points = out.m[hist.out].points;
+      // Two histograms whose labels coincide once the name is dropped, both with a value.
+      if (!points.empty() && points.back().t == ts) {
+        CheckNoDuplicateLabelsets(Vector{{hist.labels, ts, 0}, {hist.labels, ts, 0}});
+      }
+      points.push_back({ts, v});
+      ++produced;
+    }
+  }
+  Hold(produced);
+  for (const auto& s : qs.m) Unhold(s.points.size());
+  for (const auto& s : in.m) Unhold(s.points.size());
+  return out;
 }
 
 bool AllFunctionsImplemented() {

@@ -22,12 +22,21 @@ double Quantile(double q, std::vector<double>& values) {
          values[static_cast<size_t>(upper)] * weight;
 }
 
-double BucketQuantile(double q, std::vector<Bucket> buckets) {
+double BucketQuantile(double q, std::vector<Bucket>& buckets) {
   if (std::isnan(q)) return std::nan("");
   if (q < 0) return -std::numeric_limits<double>::infinity();
   if (q > 1) return std::numeric_limits<double>::infinity();
-  std::stable_sort(buckets.begin(), buckets.end(),
-                   [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
+  // Buckets already in order (no NaN bound, each at most the next) are what the stable sort
+  // would leave: it is skipped, and its buffer with it.
+  bool sorted = true;
+  for (size_t j = 1; j < buckets.size() && sorted; ++j) {
+    sorted = buckets[j - 1].upper_bound <= buckets[j].upper_bound;
+  }
+  if (!sorted) {
+    std::stable_sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) {
+      return a.upper_bound < b.upper_bound;
+    });
+  }
   if (buckets.empty() || !std::isinf(buckets.back().upper_bound) ||
       buckets.back().upper_bound < 0) {
     return std::nan("");

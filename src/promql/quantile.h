@@ -15,7 +15,8 @@ struct Bucket {
   double count;
 };
 
-// The q-quantile of a classic histogram's cumulative buckets (histogram_quantile).
-double BucketQuantile(double q, std::vector<Bucket> buckets);
+// The q-quantile of a classic histogram's cumulative buckets (histogram_quantile). Sorts
+// `buckets` (stably, by upper bound) and merges those with the same bound.
+double BucketQuantile(double q, std::vector<Bucket>& buckets);
 
 }  // namespace zw::promql

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "promql/eval.h"
+#include "promql/extrapolation.h"
 
 namespace zw::promql {
 namespace {
@@ -171,21 +172,37 @@ class SlidingWindow {
 
   // Moves the window to [lo, ref] (neither ever moves backwards) and returns its samples,
   // valid until the next call. *read is set to the number of samples read for it.
-  std::span<const Sample> Slide(int64_t lo, int64_t ref, size_t* read) {
-    *read = 0;
+  // (Inlined into the caller's loop over steps, the rest of the work out of line.)
+  [[gnu::always_inline]] std::span<const Sample> Slide(int64_t lo, int64_t ref, size_t* read) {
     // The common case: the window moves on within the current span, which goes on past
     // ref, right after the samples read so far; the iterator is not called.
     if (std::span<const Sample> rest = cur_.Rest();
         live_end_ != nullptr && rest.data() == live_end_ && !rest.empty() && rest.back().t > ref) {
-      size_t k = 0;
-      while (rest[k].t <= ref) ++k;  // ends: rest.back().t > ref
-      Note(rest.first(k));
+      const size_t k = NoteThrough(rest.data(), ref);
       cur_.Skip(k);
       live_end_ += k;
       *read = k;
-      Expire(lo);
+      // As many samples leave the window as entered it, when they are evenly spaced.
+      Expire(lo, k);
       return Window(lo);
     }
+    return SlideAcross(lo, ref, read);
+  }
+
+  // Whether no sample of `window` (the last Slide's, not empty) is below its predecessor.
+  bool NoDrops(std::span<const Sample> window) const { return last_drop_ <= window.front().t; }
+
+  // Whether samples after the last window remain.
+  bool More() {
+    Spill();
+    return cur_.valid();
+  }
+
+ private:
+  // Slide's other case: the window reaches the current span's end, or the cursor is not
+  // where the window ends.
+  [[gnu::noinline]] std::span<const Sample> SlideAcross(int64_t lo, int64_t ref, size_t* read) {
+    *read = 0;
     Expire(lo);
     // SkipTo calls the iterator only when its whole span is before lo: the live samples,
     // which came from that span, have just been dropped.
@@ -208,16 +225,6 @@ class SlidingWindow {
     return Window(lo);
   }
 
-  // Whether no sample of `window` (the last Slide's, not empty) is below its predecessor.
-  bool NoDrops(std::span<const Sample> window) const { return last_drop_ <= window.front().t; }
-
-  // Whether samples after the last window remain.
-  bool More() {
-    Spill();
-    return cur_.valid();
-  }
-
- private:
   // Notes samples read into the window: the newest stale marker's time, and the newest
   // sample's below its predecessor. (In locals: the compiler cannot tell the members from
   // the samples read.)
@@ -225,28 +232,46 @@ class SlidingWindow {
     double back = back_;
     int64_t drop = last_drop_;
     int64_t stale = last_stale_;
-    for (const Sample& smp : run) {
-      if (IsStaleNaN(smp.v)) {
-        stale = smp.t;
-        continue;
-      }
-      drop = smp.v < back ? smp.t : drop;
-      back = smp.v;
-    }
+    for (const Sample& smp : run) NoteOne(smp, back, drop, stale);
     back_ = back;
     last_drop_ = drop;
     last_stale_ = stale;
   }
-  // Drops the samples before lo.
-  void Expire(int64_t lo) {
+  // Note for the samples from `from` on up to ref, in the same pass that finds them; returns
+  // their number. REQUIRES: a sample after ref follows in memory.
+  [[gnu::always_inline]] size_t NoteThrough(const Sample* from, int64_t ref) {
+    double back = back_;
+    int64_t drop = last_drop_;
+    int64_t stale = last_stale_;
+    const Sample* p = from;
+    for (; p->t <= ref; ++p) NoteOne(*p, back, drop, stale);
+    back_ = back;
+    last_drop_ = drop;
+    last_stale_ = stale;
+    return static_cast<size_t>(p - from);
+  }
+  [[gnu::always_inline]] static void NoteOne(const Sample& smp, double& back, int64_t& drop,
+                                             int64_t& stale) {
+    if (IsStaleNaN(smp.v)) {
+      stale = smp.t;
+      return;
+    }
+    drop = smp.v < back ? smp.t : drop;
+    back = smp.v;
+  }
+  // Drops the samples before lo; `likely` is a guess of how many live ones that is.
+  [[gnu::always_inline]] void Expire(int64_t lo, size_t likely = 0) {
     while (head_ < copied_.size() && copied_[head_].t < lo) ++head_;
     const Sample* live = live_;
+    if (likely > 0 && likely <= static_cast<size_t>(live_end_ - live) && live[likely - 1].t < lo) {
+      live += likely;  // those before it are older still
+    }
     while (live != live_end_ && live->t < lo) ++live;
     live_ = live;
     if (absorbed_ < live_) absorbed_ = live_;
   }
   // The window, once its samples up to ref are read and those before lo dropped.
-  std::span<const Sample> Window(int64_t lo) {
+  [[gnu::always_inline]] std::span<const Sample> Window(int64_t lo) {
     if (older_until_ < lo && last_stale_ < lo) {
       // All of it in the current span, no stale marker: a view.
       copied_.clear();
@@ -254,6 +279,10 @@ class SlidingWindow {
       absorbed_ = live_;
       return {live_, live_end_};
     }
+    return CopiedWindow();
+  }
+  // Window's other case: the window is copied_ from head_ on.
+  [[gnu::noinline]] std::span<const Sample> CopiedWindow() {
     Absorb();
     if (head_ > 256 && head_ * 2 > copied_.size()) {
       copied_.erase(copied_.begin(), copied_.begin() + static_cast<std::ptrdiff_t>(head_));
@@ -346,6 +375,7 @@ Stepped Evaluator::RangeEval(const Expr& e) {
       }
       // timestamp() of a selector reads the samples' own times, not a stepped value.
       if (c.func->name == "timestamp") return StepByStep(e, {});
+      if (c.func->name == "histogram_quantile") return StepHistogramQuantile(c);
       for (const auto& a : c.args) operand(*a);
       break;
     }
@@ -444,7 +474,7 @@ Stepped Evaluator::StreamMatrixCall(const Call& c, size_t matrix_arg) {
 }
 
 void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
-                                     const std::function<void(Series&)>& f) {
+                                     const std::function<void(Series&)>& f, bool name_ignored) {
   const FunctionImpl* impl = FindFunctionImpl(c.func->name);
   if (impl == nullptr || impl->matrix == nullptr) Fail("function {} not implemented", c.func->name);
   const auto& ms = Unparen(*c.args[matrix_arg]).As<MatrixSelector>();
@@ -455,53 +485,82 @@ void Evaluator::StreamMatrixCallEach(const Call& c, size_t matrix_arg,
     if (i != matrix_arg) scalar_args.push_back(RangeEval(*c.args[i]));
   }
   std::vector<double> scalars(scalar_args.size());
-  const bool keep_name = c.func->name == "last_over_time";
+  const bool keep_name = c.func->name == "last_over_time" || name_ignored;
   const size_t n = NumSteps();
 
   auto h = hints_.find(&vs);
   auto set = querier_.Select(true, h == hints_.end() ? nullptr : &h->second, vs.matchers);
   std::vector<Sample> copied;  // SlidingWindow's scratch, reused from series to series
   Series series;               // the current series' output; its points' capacity is reused
-  MatrixCall mc;
-  mc.range_ms = ms.range_ms;
-  while (set->Next()) {
-    CheckInterrupt();
-    const auto& s = set->At();
-    auto it = s.Iterator();
-    SlidingWindow window(*it, copied);
-    series.points.clear();
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t ts = StepTime(i);
-      const int64_t ref = ts - vs.original_offset_ms;
-      const int64_t lo = ref - ms.range_ms;
-      size_t read = 0;
-      const std::span<const Sample> w = window.Slide(lo, ref, &read);
-      Poll(read);
-      if (w.empty()) {
-        if (!window.More()) break;
-        continue;
+  // Every series, every step: `value` is the function, called directly (and inlined) where
+  // it is known here, else through the table.
+  auto each_series = [&](auto value) {
+    // What the steps' loop reads, in locals (the compiler cannot tell captured variables and
+    // members from the memory the loop writes).
+    const int64_t step = step_, offset = vs.original_offset_ms, range = ms.range_ms;
+    const bool has_scalars = !scalar_args.empty();
+    const size_t steps = n;
+    MatrixCall mc;
+    mc.range_ms = range;
+    mc.scalars = scalars;
+    while (set->Next()) {
+      CheckInterrupt();
+      const auto& s = set->At();
+      auto it = s.Iterator();
+      SlidingWindow window(*it, copied);
+      series.points.clear();
+      // Poll's count, the samples the windows held and held_ in locals over the steps (the
+      // compiler cannot tell the members from the output's points).
+      uint32_t polls = polls_;
+      uint64_t queried = 0;
+      const uint64_t held = held_;
+      int64_t ts = StepTime(0);
+      for (size_t i = 0; i < steps; ++i, ts += step) {
+        const int64_t ref = ts - offset;
+        const int64_t lo = ref - range;
+        size_t read = 0;
+        const std::span<const Sample> w = window.Slide(lo, ref, &read);
+        if (CountPolls(polls, read)) CheckInterrupt();
+        if (w.empty()) {
+          if (!window.More()) break;
+          continue;
+        }
+        if (has_scalars) {
+          for (size_t k = 0; k < scalar_args.size(); ++k) {
+            const auto& m = scalar_args[k].m;
+            scalars[k] = m.empty() || i >= m[0].points.size() ? kNaN : m[0].points[i].v;
+          }
+        }
+        mc.points = w;
+        mc.ts = ts;
+        mc.range_start = lo;
+        mc.range_end = ref;
+        mc.no_drops = window.NoDrops(w);
+        // As in Prometheus, the window counts against the limit while it is held.
+        const uint64_t in_window = w.size();
+        HoldingAtOnce(held + in_window);
+        queried += in_window;
+        if (std::optional<double> v = value(mc)) series.points.push_back({ts, *v});
       }
-      for (size_t k = 0; k < scalar_args.size(); ++k) {
-        const auto& m = scalar_args[k].m;
-        scalars[k] = m.empty() || i >= m[0].points.size() ? kNaN : m[0].points[i].v;
-      }
-      mc.points = w;
-      mc.ts = ts;
-      mc.range_start = lo;
-      mc.range_end = ref;
-      mc.scalars = scalars;
-      mc.no_drops = window.NoDrops(w);
-      // As in Prometheus, the window counts against the limit while it is held.
-      const uint64_t in_window = w.size();
-      HoldingAtOnce(held_ + in_window);
-      queryable_samples_ += in_window;
-      if (std::optional<double> v = impl->matrix(mc)) series.points.push_back({ts, *v});
+      polls_ = polls;
+      queryable_samples_ += queried;
+      if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
+      if (series.points.empty()) continue;
+      Hold(series.points.size());
+      series.labels = keep_name ? s.labels() : DropMetricName(s.labels());
+      f(series);
     }
-    if (Status st = it->Err(); !st.ok()) throw EvalError(st.code(), st.message());
-    if (series.points.empty()) continue;
-    Hold(series.points.size());
-    series.labels = keep_name ? s.labels() : DropMetricName(s.labels());
-    f(series);
+  };
+  // rate, increase and delta are most queries' functions.
+  const std::string_view name = c.func->name;
+  if (name == "rate") {
+    each_series([](const MatrixCall& m) { return ExtrapolatedRate(m, true, true); });
+  } else if (name == "increase") {
+    each_series([](const MatrixCall& m) { return ExtrapolatedRate(m, true, false); });
+  } else if (name == "delta") {
+    each_series([](const MatrixCall& m) { return ExtrapolatedRate(m, false, false); });
+  } else {
+    each_series(impl->matrix);
   }
   if (Status st = set->Err(); !st.ok()) throw EvalError(st.code(), st.message());
   for (auto& w : set->Warnings()) warnings_.push_back(std::move(w));

@@ -333,5 +333,170 @@ TEST(RangeWindowTest, WindowsOverHeadSpansMatchSampleBySampleReads) {
   }
 }
 
+// rate, increase and delta run in range evaluation with extrapolatedRate inlined into the
+// loop over steps; an instant query calls them through the function table. Over counter
+// resets (one inside most windows), stale markers, a gap, windows of one sample at the gap's
+// edges and both extrapolation cases, every step must agree to the bit.
+TEST(RangeWindowTest, InlinedRateMatchesTheTablePerStep) {
+  SpanStorage spans(TestSeries(), {16, 1, 40}, true);
+  Engine engine;
+  for (const std::string q : {"rate(c[1m])", "increase(c[5m])", "delta(g[20s])", "rate(c[31s])",
+                              "increase(g[2m])", "sum by (job) (rate(c[45s]))",
+                              "sum by (__name__) (rate(c[1m]))", "max without (job) (delta(g[1m]))",
+                              "count by (__name__, job) (increase({job=~\"a|b\"}[2m]))"}) {
+    for (int64_t step : {15 * kSec, 7 * kSec}) {
+      auto range = engine.Range(spans, q, 0, 420 * 15 * kSec, step);
+      ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
+      const auto& m = std::get<Matrix>(range->value);
+      ASSERT_FALSE(m.empty()) << q;
+      size_t points = 0, instant_points = 0;
+      for (const Series& s : m) points += s.points.size();
+      for (int64_t ts = 0; ts <= 420 * 15 * kSec; ts += step) {
+        auto inst = engine.Instant(spans, q, ts);
+        ASSERT_TRUE(inst.ok()) << q;
+        for (const VectorSample& v : std::get<Vector>(inst->value)) {
+          ++instant_points;
+          auto s = std::find_if(m.begin(), m.end(),
+                                [&](const Series& x) { return x.labels == v.labels; });
+          ASSERT_NE(s, m.end()) << q << " at " << ts;
+          auto p = std::find_if(s->points.begin(), s->points.end(),
+                                [&](const Point& x) { return x.t == ts; });
+          ASSERT_NE(p, s->points.end()) << q << " at " << ts;
+          EXPECT_EQ(std::bit_cast<uint64_t>(p->v), std::bit_cast<uint64_t>(v.v))
+              << q << " at " << ts << ": " << p->v << " vs " << v.v;
+        }
+      }
+      // No step has a value the instant query lacks (windows of one sample have none).
+      EXPECT_EQ(points, instant_points) << q << " step " << step;
+    }
+  }
+}
+
+// A window of a single sample has no rate; two samples have one.
+TEST(RangeWindowTest, RateNeedsTwoSamples) {
+  StoredSeries s{Labels{{"__name__", "m"}}, {}};
+  s.samples = {{0, 1}, {60 * kSec, 2}, {70 * kSec, 4}};
+  SpanStorage spans({s}, {2}, true);
+  Engine engine;
+  auto r = engine.Range(spans, "increase(m[30s])", 0, 90 * kSec, 10 * kSec);
+  ASSERT_TRUE(r.ok());
+  const auto& m = std::get<Matrix>(r->value);
+  ASSERT_EQ(m.size(), 1u);
+  // The windows [t - 30 s, t] at 0..30 s and at 60 s hold one sample, those at 40 s and 50 s
+  // none; from 70 s to 90 s (whose window starts at 60 s itself) they hold 60 s and 70 s.
+  std::vector<int64_t> ts;
+  for (const Point& p : m[0].points) ts.push_back(p.t);
+  EXPECT_EQ(ts, (std::vector<int64_t>{70 * kSec, 80 * kSec, 90 * kSec}));
+}
+
+// The sample limit counts each step's window while it is held: a limit equal to the peak
+// passes, one below it fails, for the inlined rate and a function called through the table.
+TEST(RangeWindowTest, SampleLimitExactlyAtThePeak) {
+  SpanStorage spans(TestSeries(), {7}, true);
+  for (const std::string q : {"rate(c[5m])", "sum by (job) (increase(c[5m]))", "resets(c[5m])"}) {
+    Engine unlimited;
+    auto r = unlimited.Range(spans, q, 0, 420 * 15 * kSec, 60 * kSec);
+    ASSERT_TRUE(r.ok()) << q;
+    const uint64_t peak = r->stats.peak_samples;
+    ASSERT_GT(peak, 20u) << q;
+    EngineOptions at_peak;
+    at_peak.max_samples = peak;
+    auto ok = Engine(at_peak).Range(spans, q, 0, 420 * 15 * kSec, 60 * kSec);
+    ASSERT_TRUE(ok.ok()) << q << ": " << ok.status().ToString();
+    EXPECT_EQ(ok->stats.peak_samples, peak) << q;
+    EngineOptions below;
+    below.max_samples = peak - 1;
+    auto fail = Engine(below).Range(spans, q, 0, 420 * 15 * kSec, 60 * kSec);
+    ASSERT_FALSE(fail.ok()) << q;
+    EXPECT_EQ(fail.status().code(), StatusCode::kResourceExhausted) << q;
+  }
+}
+
+// Histograms with the edge cases of histogram_quantile: a duplicated bound ("1" and "1.0"), a
+// bucket missing for a while, a count that falls at a higher bound, a NaN bound, a bound
+// that is not a number, no +Inf bucket, a single bucket; and a quantile that leaves [0, 1]
+// and is NaN at some steps.
+std::vector<StoredSeries> HistogramSeries() {
+  std::vector<StoredSeries> out;
+  auto add = [&](const std::string& job, const std::string& le, double per_step, int skip_from,
+                 int skip_to) {
+    StoredSeries s{Labels{{"__name__", "h"}, {"job", job}, {"le", le}}, {}};
+    for (int i = 0; i <= 40; ++i) {
+      if (i >= skip_from && i < skip_to) continue;
+      s.samples.push_back({i * 15 * kSec, per_step * i + (i % 7 == 3 ? 9 : 0)});
+    }
+    out.push_back(std::move(s));
+  };
+  add("a", "0.1", 1, 0, 0);
+  add("a", "0.5", 3, 10, 20);
+  add("a", "1", 4, 0, 0);
+  add("a", "1.0", 0.5, 0, 0);
+  add("a", "+Inf", 6, 0, 0);
+  add("b", "1", 2, 0, 0);
+  add("b", "NaN", 1, 0, 0);
+  add("b", "+Inf", 3, 25, 30);
+  add("b", "abc", 5, 0, 0);
+  add("c", "0.1", 1, 0, 0);
+  add("c", "1", 2, 0, 0);
+  add("d", "+Inf", 2, 0, 0);
+  StoredSeries q{Labels{{"__name__", "qv"}}, {}};
+  const double qs[] = {0.5, -1, 2, std::nan(""), 0.99, 0, 1};
+  for (int i = 0; i <= 40; ++i) q.samples.push_back({i * 15 * kSec, qs[i % 7]});
+  out.push_back(std::move(q));
+  return out;
+}
+
+// histogram_quantile over a range reads each bucket series' bound and histogram once; every
+// step must be the instant query's, to the bit.
+TEST(RangeWindowTest, SteppedHistogramQuantileMatchesInstantPerStep) {
+  SpanStorage storage(HistogramSeries(), {100000}, true);
+  Engine engine;
+  for (const std::string q :
+       {"histogram_quantile(0.9, h)", "histogram_quantile(scalar(qv), h)",
+        "histogram_quantile(0.3, rate(h[1m]))", "histogram_quantile(0.75, sum by (le) (h))",
+        "histogram_quantile(0.5, h{job=~\"a|c\"}) * 2"}) {
+    for (int64_t step : {15 * kSec, 10 * kSec}) {
+      auto range = engine.Range(storage, q, 0, 40 * 15 * kSec, step);
+      ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
+      const auto& m = std::get<Matrix>(range->value);
+      ASSERT_FALSE(m.empty()) << q;
+      size_t points = 0, instant_points = 0;
+      for (const Series& s : m) points += s.points.size();
+      for (int64_t ts = 0; ts <= 40 * 15 * kSec; ts += step) {
+        auto inst = engine.Instant(storage, q, ts);
+        ASSERT_TRUE(inst.ok()) << q;
+        for (const VectorSample& v : std::get<Vector>(inst->value)) {
+          ++instant_points;
+          auto s = std::find_if(m.begin(), m.end(),
+                                [&](const Series& x) { return x.labels == v.labels; });
+          ASSERT_NE(s, m.end()) << q << " at " << ts;
+          auto p = std::find_if(s->points.begin(), s->points.end(),
+                                [&](const Point& x) { return x.t == ts; });
+          ASSERT_NE(p, s->points.end()) << q << " at " << ts;
+          EXPECT_EQ(std::bit_cast<uint64_t>(p->v), std::bit_cast<uint64_t>(v.v))
+              << q << " at " << ts << ": " << p->v << " vs " << v.v;
+        }
+      }
+      EXPECT_EQ(points, instant_points) << q << " step " << step;
+    }
+  }
+  // Two histograms whose labels coincide once the name is dropped: an error at a step both
+  // have a value, as in the instant query.
+  std::vector<StoredSeries> series = HistogramSeries();
+  StoredSeries other{Labels{{"__name__", "h2"}, {"job", "d"}, {"le", "+Inf"}}, {}};
+  other.samples.push_back({20 * 15 * kSec, 1});
+  series.push_back(other);
+  SpanStorage dup(std::move(series), {100000}, true);
+  const std::string q = "histogram_quantile(0.5, {__name__=~\"h|h2\", job=\"d\"})";
+  auto range = engine.Range(dup, q, 0, 40 * 15 * kSec, 15 * kSec);
+  auto inst = engine.Instant(dup, q, 20 * 15 * kSec);
+  ASSERT_FALSE(range.ok());
+  ASSERT_FALSE(inst.ok());
+  EXPECT_EQ(range.status().message(), inst.status().message());
+  EXPECT_NE(range.status().message().find("same labelset"), std::string::npos);
+  // Before that step only h has a value.
+  EXPECT_TRUE(engine.Range(dup, q, 0, 19 * 15 * kSec, 15 * kSec).ok());
+}
+
 }  // namespace
 }  // namespace zw::promql
