@@ -1,10 +1,27 @@
 #include "tsdb/chunkenc/bstream.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 namespace zw::chunkenc {
+
+bool bits_internal::CpuHasBmi2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  // LZCNT is CPUID leaf 0x80000001, ECX bit 5 (ABM); Clang's __builtin_cpu_supports has no
+  // name for it.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool lzcnt = __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 5));
+  return lzcnt && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("bmi");
+#else
+  return false;
+#endif
+}
 
 void BitWriter::Grow(size_t need) {
   // A quarter more each time: appends stay amortised O(1) and a full buffer wastes at most

@@ -35,6 +35,11 @@ inline void StoreBE64(uint8_t* p, uint64_t v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// Whether this x86-64 CPU has BMI1, BMI2 and LZCNT (false elsewhere): the decoders have a
+// build for such CPUs, where a leading-ones count and a variable shift take one instruction
+// each, and pick it once with this.
+bool CpuHasBmi2();
+
 }  // namespace bits_internal
 
 // Appends bits to a growing buffer. Bytes() is always the complete stream so far, its last

@@ -2,10 +2,6 @@
 
 #include <zstd.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -598,28 +594,18 @@ Status DecodePayloadPortable(std::span<const uint8_t> payload, std::vector<Sampl
   return DecodePayloadBody(payload, out, col, ascending);
 }
 
-bool HaveBmi2() {
-  __builtin_cpu_init();
-  // LZCNT is CPUID leaf 0x80000001, ECX bit 5 (ABM); Clang's __builtin_cpu_supports has no
-  // name for it.
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  const bool lzcnt = __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 5));
-  return lzcnt && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("bmi");
-}
-
 #else
 
 Status DecodePayloadBmi2(std::span<const uint8_t> payload, std::vector<Sample>* out,
                          std::vector<uint64_t>* col, bool* ascending) {
   return DecodePayloadBody(payload, out, col, ascending);
 }
-bool HaveBmi2() { return false; }
 
 #endif
 
 Status DecodePayload(std::span<const uint8_t> payload, std::vector<Sample>* out,
                      std::vector<uint64_t>* col, bool* ascending) {
-  static const bool bmi2 = HaveBmi2();
+  static const bool bmi2 = bits_internal::CpuHasBmi2();
   return bmi2 ? DecodePayloadBmi2(payload, out, col, ascending)
               : DecodePayloadPortable(payload, out, col, ascending);
 }
@@ -709,7 +695,7 @@ Status DecodeChunk(std::span<const uint8_t> bytes, std::vector<Sample>* out, boo
 
 namespace packed_internal {
 
-bool Bmi2Available() { return HaveBmi2(); }
+bool Bmi2Available() { return bits_internal::CpuHasBmi2(); }
 
 Status DecodeWith(std::span<const uint8_t> bytes, bool bmi2, std::vector<Sample>* out) {
   std::vector<uint8_t> buf;
@@ -718,8 +704,8 @@ Status DecodeWith(std::span<const uint8_t> bytes, bool bmi2, std::vector<Sample>
   bool ascending;
   Status s = Payload(bytes, &buf, &payload);
   if (s.ok()) {
-    s = bmi2 && HaveBmi2() ? DecodePayloadBmi2(payload, out, &col, &ascending)
-                           : DecodePayloadPortable(payload, out, &col, &ascending);
+    s = bmi2 && bits_internal::CpuHasBmi2() ? DecodePayloadBmi2(payload, out, &col, &ascending)
+                                            : DecodePayloadPortable(payload, out, &col, &ascending);
   }
   if (!s.ok()) out->clear();
   return s;

@@ -1,9 +1,6 @@
 #include "tsdb/chunkenc/xor_chunk.h"
 
 #include <algorithm>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -457,25 +454,16 @@ unsigned RunFastPortable(FastRun& run, Sample* out, unsigned n, unsigned want) {
   return RunFastBody(run, out, n, want);
 }
 
-bool HaveBmi2() {
-  __builtin_cpu_init();
-  // LZCNT is CPUID leaf 0x80000001, ECX bit 5 (ABM).
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  const bool lzcnt = __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 5));
-  return lzcnt && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("bmi");
-}
-
 #else
 
 unsigned RunFastBmi2(FastRun& run, Sample* out, unsigned n, unsigned want) {
   return RunFastBody(run, out, n, want);
 }
-bool HaveBmi2() { return false; }
 
 #endif
 
 unsigned RunFast(FastRun& run, Sample* out, unsigned n, unsigned want) {
-  static const bool bmi2 = HaveBmi2();
+  static const bool bmi2 = bits_internal::CpuHasBmi2();
   return bmi2 ? RunFastBmi2(run, out, n, want) : RunFastPortable(run, out, n, want);
 }
 
