@@ -62,7 +62,7 @@ TEST(HeadChunksIteratorTest, SpansAgreeWithNextAndSeek) {
 }
 
 TEST(HeadChunksIteratorTest, ASpanRunsAcrossAChunkEnd) {
-  Built b = Build(300);
+  Built b = Build(ChunksIterator::kBuffer + 172);
   ChunksIterator it(Chunks(*b.series), kMinTime, kMaxTime);
   ASSERT_TRUE(it.Next());
   std::span<const Sample> span = it.Buffered();
@@ -196,10 +196,14 @@ TEST(HeadChunksIteratorTest, DamageAfterMaxtIsNeverReached) {
 TEST(HeadChunksIteratorTest, BuffersFillAcrossChunkEndsAtEveryStart) {
   // Ranges starting and ending at every offset around the chunk ends: each span holds
   // kBuffer samples unless the range ends first, and together they are the range.
-  Built b = Build(400);
+  constexpr size_t kBuf = ChunksIterator::kBuffer;
+  constexpr size_t kLast = 2 * kBuf + 143;
+  Built b = Build(kLast + 1);
   std::vector<ClosedChunk> chunks = Chunks(*b.series);
-  for (size_t from : {0, 1, 7, 8, 9, 119, 120, 121, 200, 239, 240, 250, 399}) {
-    for (size_t to : {from, from + 1, from + 127, from + 128, from + 129, size_t{399}}) {
+  for (size_t from : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{119},
+                      size_t{120}, size_t{121}, size_t{200}, size_t{239}, size_t{240}, size_t{250},
+                      kBuf - 1, kBuf, kBuf + 1, kLast}) {
+    for (size_t to : {from, from + 1, from + kBuf - 1, from + kBuf, from + kBuf + 1, kLast}) {
       if (to >= b.samples.size() || to < from) continue;
       SCOPED_TRACE(testing::Message() << from << ".." << to);
       ChunksIterator it(chunks, b.samples[from].t, b.samples[to].t);
