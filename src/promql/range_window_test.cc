@@ -333,6 +333,35 @@ TEST(RangeWindowTest, WindowsOverHeadSpansMatchSampleBySampleReads) {
   }
 }
 
+// A range query over [0, end] against the instant query at each of its steps: every instant
+// sample is the range's point at that step, to the bit, and the range has no other points.
+void ExpectRangeMatchesInstantPerStep(Engine& engine, storage::Queryable& storage,
+                                      const std::string& q, int64_t end, int64_t step) {
+  auto range = engine.Range(storage, q, 0, end, step);
+  ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
+  const auto& m = std::get<Matrix>(range->value);
+  ASSERT_FALSE(m.empty()) << q;
+  size_t points = 0, instant_points = 0;
+  for (const Series& s : m) points += s.points.size();
+  for (int64_t ts = 0; ts <= end; ts += step) {
+    auto inst = engine.Instant(storage, q, ts);
+    ASSERT_TRUE(inst.ok()) << q;
+    for (const VectorSample& v : std::get<Vector>(inst->value)) {
+      ++instant_points;
+      auto s =
+          std::find_if(m.begin(), m.end(), [&](const Series& x) { return x.labels == v.labels; });
+      ASSERT_NE(s, m.end()) << q << " at " << ts;
+      auto p = std::find_if(s->points.begin(), s->points.end(),
+                            [&](const Point& x) { return x.t == ts; });
+      ASSERT_NE(p, s->points.end()) << q << " at " << ts;
+      EXPECT_EQ(std::bit_cast<uint64_t>(p->v), std::bit_cast<uint64_t>(v.v))
+          << q << " at " << ts << ": " << p->v << " vs " << v.v;
+    }
+  }
+  // No step has a value the instant query lacks (e.g. windows of one sample have no rate).
+  EXPECT_EQ(points, instant_points) << q << " step " << step;
+}
+
 // rate, increase and delta run in range evaluation with extrapolatedRate inlined into the
 // loop over steps; an instant query calls them through the function table. Over counter
 // resets (one inside most windows), stale markers, a gap, windows of one sample at the gap's
@@ -345,29 +374,8 @@ TEST(RangeWindowTest, InlinedRateMatchesTheTablePerStep) {
                               "sum by (__name__) (rate(c[1m]))", "max without (job) (delta(g[1m]))",
                               "count by (__name__, job) (increase({job=~\"a|b\"}[2m]))"}) {
     for (int64_t step : {15 * kSec, 7 * kSec}) {
-      auto range = engine.Range(spans, q, 0, 420 * 15 * kSec, step);
-      ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
-      const auto& m = std::get<Matrix>(range->value);
-      ASSERT_FALSE(m.empty()) << q;
-      size_t points = 0, instant_points = 0;
-      for (const Series& s : m) points += s.points.size();
-      for (int64_t ts = 0; ts <= 420 * 15 * kSec; ts += step) {
-        auto inst = engine.Instant(spans, q, ts);
-        ASSERT_TRUE(inst.ok()) << q;
-        for (const VectorSample& v : std::get<Vector>(inst->value)) {
-          ++instant_points;
-          auto s = std::find_if(m.begin(), m.end(),
-                                [&](const Series& x) { return x.labels == v.labels; });
-          ASSERT_NE(s, m.end()) << q << " at " << ts;
-          auto p = std::find_if(s->points.begin(), s->points.end(),
-                                [&](const Point& x) { return x.t == ts; });
-          ASSERT_NE(p, s->points.end()) << q << " at " << ts;
-          EXPECT_EQ(std::bit_cast<uint64_t>(p->v), std::bit_cast<uint64_t>(v.v))
-              << q << " at " << ts << ": " << p->v << " vs " << v.v;
-        }
-      }
-      // No step has a value the instant query lacks (windows of one sample have none).
-      EXPECT_EQ(points, instant_points) << q << " step " << step;
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectRangeMatchesInstantPerStep(engine, spans, q, 420 * 15 * kSec, step));
     }
   }
 }
@@ -456,28 +464,8 @@ TEST(RangeWindowTest, SteppedHistogramQuantileMatchesInstantPerStep) {
         "histogram_quantile(0.3, rate(h[1m]))", "histogram_quantile(0.75, sum by (le) (h))",
         "histogram_quantile(0.5, h{job=~\"a|c\"}) * 2"}) {
     for (int64_t step : {15 * kSec, 10 * kSec}) {
-      auto range = engine.Range(storage, q, 0, 40 * 15 * kSec, step);
-      ASSERT_TRUE(range.ok()) << q << ": " << range.status().ToString();
-      const auto& m = std::get<Matrix>(range->value);
-      ASSERT_FALSE(m.empty()) << q;
-      size_t points = 0, instant_points = 0;
-      for (const Series& s : m) points += s.points.size();
-      for (int64_t ts = 0; ts <= 40 * 15 * kSec; ts += step) {
-        auto inst = engine.Instant(storage, q, ts);
-        ASSERT_TRUE(inst.ok()) << q;
-        for (const VectorSample& v : std::get<Vector>(inst->value)) {
-          ++instant_points;
-          auto s = std::find_if(m.begin(), m.end(),
-                                [&](const Series& x) { return x.labels == v.labels; });
-          ASSERT_NE(s, m.end()) << q << " at " << ts;
-          auto p = std::find_if(s->points.begin(), s->points.end(),
-                                [&](const Point& x) { return x.t == ts; });
-          ASSERT_NE(p, s->points.end()) << q << " at " << ts;
-          EXPECT_EQ(std::bit_cast<uint64_t>(p->v), std::bit_cast<uint64_t>(v.v))
-              << q << " at " << ts << ": " << p->v << " vs " << v.v;
-        }
-      }
-      EXPECT_EQ(points, instant_points) << q << " step " << step;
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectRangeMatchesInstantPerStep(engine, storage, q, 40 * 15 * kSec, step));
     }
   }
   // Two histograms whose labels coincide once the name is dropped: an error at a step both

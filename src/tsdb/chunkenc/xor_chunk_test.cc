@@ -273,19 +273,24 @@ double NextValue(std::mt19937_64& rng, double v, int regime) {
   }
 }
 
+// n samples in the time and value regimes of `iter` (mod 5 and 6), switching regimes now
+// and then, so that one chunk mixes them.
+Samples RandomSeries(std::mt19937_64& rng, int n, int iter) {
+  Samples ref;
+  int64_t t = static_cast<int64_t>(rng()) >> (rng() % 64);
+  double v = 0;
+  for (int i = 0; i < n; ++i) {
+    t = NextTime(rng, t, static_cast<int>(rng() % 5 == 0 ? rng() % 5 : iter % 5));
+    v = NextValue(rng, v, static_cast<int>(rng() % 6 == 0 ? rng() % 6 : iter % 6));
+    ref.push_back({t, v});
+  }
+  return ref;
+}
+
 TEST(XorChunkFuzz, RandomSeriesMatchReference) {
   std::mt19937_64 rng(20240601);
   for (int iter = 0; iter < 3000; ++iter) {
-    const int n = static_cast<int>(rng() % 300);
-    Samples ref;
-    int64_t t = static_cast<int64_t>(rng()) >> (rng() % 64);
-    double v = 0;
-    for (int i = 0; i < n; ++i) {
-      // Switch regimes now and then, so that one chunk mixes them.
-      t = NextTime(rng, t, static_cast<int>(rng() % 5 == 0 ? rng() % 5 : iter % 5));
-      v = NextValue(rng, v, static_cast<int>(rng() % 6 == 0 ? rng() % 6 : iter % 6));
-      ref.push_back({t, v});
-    }
+    const Samples ref = RandomSeries(rng, static_cast<int>(rng() % 300), iter);
     SCOPED_TRACE(iter);
     XorChunk c = Encode(ref);
     Decoded d = Decode(c.Bytes());
@@ -953,15 +958,7 @@ TEST(XorChunkFastPath, RandomSeriesAndTheirDamageMatchTheReference) {
   std::mt19937_64 rng(99);
   for (int iter = 0; iter < 400; ++iter) {
     SCOPED_TRACE(iter);
-    const int n = static_cast<int>(rng() % 200);
-    Samples ref;
-    int64_t t = static_cast<int64_t>(rng()) >> (rng() % 64);
-    double v = 0;
-    for (int i = 0; i < n; ++i) {
-      t = NextTime(rng, t, static_cast<int>(rng() % 5 == 0 ? rng() % 5 : iter % 5));
-      v = NextValue(rng, v, static_cast<int>(rng() % 6 == 0 ? rng() % 6 : iter % 6));
-      ref.push_back({t, v});
-    }
+    const Samples ref = RandomSeries(rng, static_cast<int>(rng() % 200), iter);
     std::string b = ToString(Encode(ref).Bytes());
     ASSERT_NO_FATAL_FAILURE(ExpectLikeReference(AsBytes(b)));
     if (b.size() > 2) {
